@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace quecsim::events {
+
+/// What happened. The transcript records every kind; the fault injector watches them.
+enum class kind {
+  uart_rx,     ///< bytes the host sent to the module
+  uart_tx,     ///< bytes the module sent to the host
+  state,       ///< a state changed: `source` names the machine, `data` the new state
+  warning,     ///< the host did something a real module tolerates but drivers should not do
+  ftp_tx,      ///< a control line the module sent to its FTP server (password masked)
+  ftp_rx,      ///< a control line the FTP server sent to the module
+  data_bytes,  ///< bytes moved on an FTP data connection: `data` holds the count in decimal
+  fault,       ///< an injected fault took effect
+  info,        ///< anything else worth a line in the transcript
+};
+
+/// The stable name of a kind, as written in the transcript.
+std::string_view name(kind k);
+
+/// One event. The views are valid only during delivery.
+struct event {
+  kind what;
+  int module = 0;               ///< which module of the process (0 for the first)
+  std::string_view source;      ///< the layer or machine that published it ("uart", "ftp", ...)
+  std::string_view data;        ///< bytes or text; for uart_* the raw bytes
+};
+
+/// Publishes events to subscribers in the order they subscribed. Single-threaded, like the
+/// io_context that drives it.
+class bus {
+ public:
+  using handler = std::function<void(const event&)>;
+
+  /// Adds a subscriber for the life of the bus.
+  void subscribe(handler h) { handlers_.push_back(std::move(h)); }
+
+  /// Delivers `e` to every subscriber.
+  void publish(const event& e) const {
+    for (const auto& h : handlers_) h(e);
+  }
+
+  /// Whether anyone listens: lets hot paths skip building an event nobody reads.
+  bool active() const { return !handlers_.empty(); }
+
+ private:
+  std::vector<handler> handlers_;
+};
+
+}  // namespace quecsim::events
