@@ -1,0 +1,196 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "quecsim/at/command_table.hpp"
+#include "quecsim/at/line_discipline.hpp"
+#include "quecsim/core/clock.hpp"
+#include "quecsim/core/events.hpp"
+#include "quecsim/module/host_port.hpp"
+#include "quecsim/module/profile.hpp"
+#include "quecsim/net/packet_context.hpp"
+
+namespace quecsim::module {
+
+/// Where host bytes go while the UART is in data mode (after CONNECT).
+class data_mode_handler {
+ public:
+  virtual ~data_mode_handler() = default;
+  /// Host bytes in data mode. Returns how many it took; fewer than offered means "full":
+  /// the module keeps the rest and offers them again after `module::data_ready()`.
+  virtual std::size_t on_host_data(std::string_view bytes) = 0;
+  /// The host sent the `+++` escape sequence with its guard times.
+  virtual void on_escape() = 0;
+};
+
+/// The settings of a module that AT commands change, with their power-up values.
+struct settings {
+  bool verbose = true;    ///< ATV1: text results; ATV0: numeric
+  bool quiet = false;     ///< ATQ1: no result codes
+  int cmee = 0;           ///< AT+CMEE: 0 ERROR, 1 numeric, 2 verbose
+  int s0 = 0;             ///< rings before auto-answer
+  int s7 = 60;            ///< connection completion timeout (s)
+  int s8 = 2;             ///< comma dial modifier time (s)
+  int s10 = 15;           ///< automatic disconnect delay (1/10 s)
+  int s12 = 50;           ///< escape guard time (1/50 s)
+  int ifc_rx = 0;         ///< AT+IFC <dce_by_dte>: 2 = RTS
+  int ifc_tx = 0;         ///< AT+IFC <dte_by_dce>: 2 = CTS
+  int creg = 0;           ///< AT+CREG <n>
+  int cgreg = 0;          ///< AT+CGREG <n>
+  int cfun = 1;           ///< AT+CFUN <fun>
+  bool attached = true;   ///< AT+CGATT: attached to the packet domain
+  int ipr = 115200;       ///< AT+IPR: the UART rate (0 autobaud); kept across restarts
+};
+
+/// Timings of the module itself, in simulated time (scaled by the clock).
+struct timing {
+  std::chrono::milliseconds restart{2000};     ///< AT+CFUN=1,1 until the power-up lines
+  std::chrono::milliseconds activate{800};     ///< AT+QIACT until OK
+  std::chrono::milliseconds deactivate{300};   ///< AT+QIDEACT until DEACT OK
+};
+
+/// How a module is made.
+struct options {
+  profile model;
+  bool power_up_lines = true;  ///< RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready
+  unsigned baud = 115200;      ///< AT+IPR's rate at power-up (0: autobaud, no RDY)
+  timing times;
+  int id = 0;                  ///< which module of the process, for events
+};
+
+/// One simulated module: the V.250 engine, its command table, unsolicited lines held back
+/// while a command is answered, data mode, and the packet context the services stand on.
+class module {
+ public:
+  module(boost::asio::io_context& io, const clock& clk, events::bus& bus, options opts);
+  module(const module&) = delete;
+  module& operator=(const module&) = delete;
+  ~module();
+
+  /// Connects the module to its UART; must be called before `power_up`.
+  void attach(host_port& port);
+  /// Sends the power-up lines (when enabled) and starts taking commands.
+  void power_up();
+
+  /// Bytes from the host. The module takes them all, and pauses the port when its own
+  /// backlog grows (a command still running, data mode backpressure).
+  void receive(std::string_view bytes);
+
+  /// The command table: services add their commands here.
+  at::command_table& commands() { return commands_; }
+  /// The settings in force.
+  settings& current() { return settings_; }
+  /// The line discipline's settings (S3, S4, S5, echo).
+  at::line_settings& line() { return line_.settings(); }
+  const options& config() const { return opts_; }
+  net::packet_context& context() { return context_; }
+  boost::asio::io_context& io() { return io_; }
+  const clock& time() const { return clock_; }
+  events::bus& bus() { return bus_; }
+  host_port& port() { return *port_; }
+
+  /// An unsolicited line; held back while a command is answered or data mode runs.
+  void urc(std::string text);
+
+  /// Sends CONNECT and routes host bytes to `handler` until `leave_data_mode`.
+  void enter_data_mode(data_mode_handler& handler);
+  /// Back to command mode; held unsolicited lines follow, then pending host bytes are read as
+  /// commands again.
+  void leave_data_mode();
+  /// Whether data mode is on.
+  bool in_data_mode() const { return data_ != nullptr; }
+  /// The data-mode handler can take bytes again after having said "full".
+  void data_ready();
+
+  /// Restarts the module as AT+CFUN=1,1 does: everything back to power-up, then the
+  /// power-up lines after the restart time.
+  void restart();
+  /// Calls `listener` whenever the module restarts, so services return to power-up state.
+  void on_restart(std::function<void()> listener) { restart_listeners_.push_back(std::move(listener)); }
+
+  /// Publishes a state change (`source` names the machine) to the event bus.
+  void publish_state(std::string_view source, std::string_view state);
+  /// Publishes a host-behaviour warning.
+  void warn(std::string_view what);
+
+  /// Factory defaults for the settings that AT&F and ATZ restore.
+  void restore_defaults();
+
+ private:
+  class running;  // the invocation of one command
+  friend class running;
+
+  void pump();
+  void pump_data();
+  void run_line(const at::line& l);
+  void run_next_command();
+  void fail_line(at::cme code);
+  void finish_line(std::string final_text, bool no_result);
+  void end_line();
+  void send_info(std::string_view text);
+  void send_result(int code, std::string_view text);
+  void send_error(at::cme code);
+  void send_raw(std::string_view bytes);
+  void flush_urcs();
+  void escape_check();
+  void update_input_pause();
+
+  boost::asio::io_context& io_;
+  const clock& clock_;
+  events::bus& bus_;
+  options opts_;
+  host_port* port_ = nullptr;
+
+  at::command_table commands_;
+  at::line_discipline line_;
+  settings settings_;
+  net::packet_context context_;
+
+  std::string input_;          // host bytes not yet interpreted
+  bool input_paused_ = false;
+  bool powered_ = false;       // false while restarting: host bytes are dropped
+  std::uint64_t generation_ = 0;  // bumped by restart: stale completions are ignored
+
+  // The command line being executed.
+  bool busy_ = false;
+  std::vector<at::command> line_commands_;
+  std::size_t next_command_ = 0;
+  std::string last_body_;      // for A/
+  std::string final_text_;     // a final result other than OK (DEACT OK)
+  bool no_result_ = false;
+  std::vector<std::string> after_final_;
+  bool bytes_while_busy_warned_ = false;
+
+  std::deque<std::string> held_urcs_;
+
+  // Data mode and the +++ escape.
+  data_mode_handler* data_ = nullptr;
+  clock::time_point last_rx_{};
+  bool silence_before_ = false;   // the bytes at the head of input_ came after a guard time
+  std::size_t escape_pluses_ = 0; // pluses at the head of input_ held as a possible escape
+  boost::asio::steady_timer escape_timer_;
+  boost::asio::steady_timer restart_timer_;
+
+  std::vector<std::function<void()>> restart_listeners_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+/// Adds V.250 and 27.007 basic commands: AT, ATE/V/Q/Z/I, AT&F, S-registers, AT+GMI/GMM/GMR,
+/// AT+CGMI/CGMM/CGMR/CGSN, AT+CMEE, AT+IPR, AT+IFC, AT+CFUN, AT+CPIN, AT+CSQ, AT+CREG,
+/// AT+CGREG, AT+CGATT.
+void add_basic_commands(module& m);
+
+/// Adds the packet-context commands: AT+QIFGCNT, AT+QICSGP, AT+QIREGAPP, AT+QIACT,
+/// AT+QIDEACT, AT+QILOCIP.
+void add_context_commands(module& m);
+
+}  // namespace quecsim::module

@@ -1,0 +1,39 @@
+#include "quecsim/at/command_table.hpp"
+
+namespace quecsim::at {
+
+std::string_view cme_text(cme code) {
+  switch (code) {
+    case cme::operation_not_allowed: return "operation not allowed";
+    case cme::operation_not_supported: return "operation not supported";
+    case cme::incorrect_parameters: return "Incorrect parameters";
+    case cme::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+handler reply(std::vector<std::string> lines) {
+  return [lines = std::move(lines)](const std::shared_ptr<invocation>& inv) {
+    for (const auto& l : lines) inv->info(l);
+    inv->ok();
+  };
+}
+
+void command_table::add(command_spec spec) {
+  auto name = spec.name;
+  specs_[name] = std::move(spec);
+}
+
+const command_spec* command_table::find(std::string_view name) const {
+  const auto it = specs_.find(name);
+  return it == specs_.end() ? nullptr : &it->second;
+}
+
+std::vector<const command_spec*> command_table::all() const {
+  std::vector<const command_spec*> out;
+  out.reserve(specs_.size());
+  for (const auto& [name, spec] : specs_) out.push_back(&spec);
+  return out;
+}
+
+}  // namespace quecsim::at

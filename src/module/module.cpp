@@ -1,0 +1,408 @@
+#include "quecsim/module/module.hpp"
+
+#include <utility>
+
+namespace quecsim::module {
+namespace {
+
+// Host bytes the module keeps before it stops reading the UART.
+constexpr std::size_t input_high_water = 16 * 1024;
+constexpr std::size_t input_low_water = 4 * 1024;
+
+constexpr int result_ok = 0;
+constexpr int result_connect = 1;
+constexpr int result_error = 4;
+
+}  // namespace
+
+/// The invocation of one command of the line being executed.
+class module::running final : public at::invocation {
+ public:
+  running(module& m, const at::command& c, std::vector<at::value> args)
+      : module_(m), generation_(m.generation_), alive_(m.alive_), cmd_(c), args_(std::move(args)) {}
+
+  const at::command& cmd() const override { return cmd_; }
+  const std::vector<at::value>& args() const override { return args_; }
+
+  void info(std::string text) override {
+    if (stale() || finished_) return;
+    module_.send_info(text);
+  }
+  void ok() override { finish(true, {}, false); }
+  void error(at::cme code) override {
+    if (stale() || finished_) return;
+    code_ = code;
+    finish(false, {}, false);
+  }
+  void final_text(std::string text) override { finish(true, std::move(text), false); }
+  void after_final(std::string text) override {
+    if (stale()) return;
+    module_.after_final_.push_back(std::move(text));
+  }
+  void done_without_result() override { finish(true, {}, true); }
+  bool finished() const override { return finished_; }
+
+ private:
+  bool stale() const { return alive_.expired() || module_.generation_ != generation_; }
+
+  void finish(bool success, std::string text, bool no_result) {
+    if (stale() || finished_) return;
+    finished_ = true;
+    if (!success) {
+      module_.fail_line(code_);
+      return;
+    }
+    module_.final_text_ = std::move(text);
+    module_.no_result_ = no_result;
+    module_.run_next_command();
+  }
+
+  module& module_;
+  std::uint64_t generation_;
+  std::weak_ptr<bool> alive_;
+  at::command cmd_;
+  std::vector<at::value> args_;
+  at::cme code_ = at::cme::unknown;
+  bool finished_ = false;
+};
+
+module::module(boost::asio::io_context& io, const clock& clk, events::bus& bus, options opts)
+    : io_(io),
+      clock_(clk),
+      bus_(bus),
+      opts_(std::move(opts)),
+      escape_timer_(io),
+      restart_timer_(io) {
+  settings_.ipr = static_cast<int>(opts_.baud);
+}
+
+module::~module() { *alive_ = false; }
+
+void module::attach(host_port& port) { port_ = &port; }
+
+void module::power_up() {
+  powered_ = true;
+  publish_state("module", "ready");
+  if (!opts_.power_up_lines) return;
+  if (settings_.ipr != 0) urc("RDY");
+  urc("+CFUN: 1");
+  urc("+CPIN: READY");
+  urc("Call Ready");
+  urc("SMS Ready");
+}
+
+void module::restore_defaults() {
+  const settings fresh;
+  settings_.verbose = fresh.verbose;
+  settings_.quiet = fresh.quiet;
+  settings_.cmee = fresh.cmee;
+  settings_.s0 = fresh.s0;
+  settings_.s7 = fresh.s7;
+  settings_.s8 = fresh.s8;
+  settings_.s10 = fresh.s10;
+  settings_.s12 = fresh.s12;
+  line_.settings() = at::line_settings{};
+}
+
+void module::restart() {
+  ++generation_;
+  powered_ = false;
+  busy_ = false;
+  line_commands_.clear();
+  input_.clear();
+  held_urcs_.clear();
+  after_final_.clear();
+  data_ = nullptr;
+  escape_pluses_ = 0;
+  escape_timer_.cancel();
+  line_.reset();
+  const int ipr = settings_.ipr;
+  settings_ = settings{};
+  settings_.ipr = ipr;
+  line_.settings() = at::line_settings{};
+  context_.reset();
+  for (auto& l : restart_listeners_) l();
+  update_input_pause();
+  publish_state("module", "restarting");
+  restart_timer_.expires_after(clock_.scaled(opts_.times.restart));
+  restart_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+    if (ec || alive.expired()) return;
+    power_up();
+  });
+}
+
+void module::publish_state(std::string_view source, std::string_view state) {
+  bus_.publish({events::kind::state, opts_.id, source, state});
+}
+
+void module::warn(std::string_view what) {
+  bus_.publish({events::kind::warning, opts_.id, "host", what});
+}
+
+// ---- output ---------------------------------------------------------------------------------
+
+void module::send_raw(std::string_view bytes) {
+  if (port_ != nullptr) port_->write(bytes);
+}
+
+void module::send_info(std::string_view text) {
+  const char s3 = line_.settings().s3;
+  const char s4 = line_.settings().s4;
+  std::string out;
+  out.reserve(text.size() + 4);
+  if (settings_.verbose) {
+    out.push_back(s3);
+    out.push_back(s4);
+  }
+  out.append(text);
+  out.push_back(s3);
+  out.push_back(s4);
+  send_raw(out);
+}
+
+void module::send_result(int code, std::string_view text) {
+  if (settings_.quiet) return;
+  if (settings_.verbose) {
+    send_info(text);
+  } else {
+    std::string out = std::to_string(code);
+    out.push_back(line_.settings().s3);
+    send_raw(out);
+  }
+}
+
+void module::send_error(at::cme code) {
+  switch (settings_.cmee) {
+    case 1: send_info("+CME ERROR: " + std::to_string(static_cast<int>(code))); break;
+    case 2: send_info("+CME ERROR: " + std::string(at::cme_text(code))); break;
+    default: send_result(result_error, "ERROR"); break;
+  }
+}
+
+void module::urc(std::string text) {
+  if (busy_ || data_ != nullptr || !powered_) {
+    held_urcs_.push_back(std::move(text));
+    return;
+  }
+  send_info(text);
+}
+
+void module::flush_urcs() {
+  while (!busy_ && data_ == nullptr && powered_ && !held_urcs_.empty()) {
+    const std::string text = std::move(held_urcs_.front());
+    held_urcs_.pop_front();
+    send_info(text);
+  }
+}
+
+// ---- input ----------------------------------------------------------------------------------
+
+void module::receive(std::string_view bytes) {
+  if (bytes.empty()) return;
+  const auto now = clock::now();
+  if (!powered_) return;  // a restarting module hears nothing
+  if (input_.empty()) {
+    silence_before_ = (now - last_rx_) >= clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20));
+  }
+  last_rx_ = now;
+  if (busy_ && !bytes_while_busy_warned_) {
+    bytes_while_busy_warned_ = true;
+    warn("host sent bytes before the previous command's final result");
+  }
+  input_.append(bytes);
+  pump();
+}
+
+void module::update_input_pause() {
+  if (port_ == nullptr) return;
+  if (!input_paused_ && input_.size() >= input_high_water) {
+    input_paused_ = true;
+    port_->pause_input();
+  } else if (input_paused_ && input_.size() <= input_low_water) {
+    input_paused_ = false;
+    port_->resume_input();
+  }
+}
+
+void module::pump() {
+  while (!input_.empty() && !busy_ && powered_) {
+    if (data_ != nullptr) {
+      pump_data();
+      break;
+    }
+    const at::feed_result r = line_.feed(input_);
+    input_.erase(0, r.consumed);
+    if (!r.echo.empty()) send_raw(r.echo);
+    if (r.complete) run_line(r.command);
+  }
+  update_input_pause();
+}
+
+void module::pump_data() {
+  // The +++ escape: up to three pluses arriving after a guard time of silence are held until
+  // either a guard time of silence follows (escape) or anything else arrives (plain data).
+  if (silence_before_ && input_.front() == '+') {
+    std::size_t pluses = 0;
+    while (pluses < input_.size() && pluses < 4 && input_[pluses] == '+') ++pluses;
+    if (pluses == input_.size() && pluses <= 3) {
+      if (pluses != escape_pluses_) {
+        escape_pluses_ = pluses;
+        escape_timer_.expires_after(clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20)));
+        escape_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+          if (ec || alive.expired()) return;
+          escape_check();
+        });
+      }
+      return;
+    }
+  }
+  if (escape_pluses_ != 0) {
+    escape_pluses_ = 0;
+    escape_timer_.cancel();
+  }
+  silence_before_ = false;
+  while (!input_.empty() && data_ != nullptr) {
+    const std::size_t taken = data_->on_host_data(input_);
+    input_.erase(0, taken);
+    if (taken == 0) break;
+  }
+}
+
+void module::escape_check() {
+  if (data_ == nullptr || escape_pluses_ == 0) return;
+  const bool escape = escape_pluses_ == 3 && input_ == "+++";
+  escape_pluses_ = 0;
+  if (escape) {
+    input_.clear();
+    bus_.publish({events::kind::info, opts_.id, "uart", "escape +++"});
+    data_->on_escape();
+    return;
+  }
+  // Fewer than three pluses before the guard time ran out: they were data after all.
+  silence_before_ = false;
+  pump();
+}
+
+void module::data_ready() {
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    pump();
+  });
+}
+
+void module::enter_data_mode(data_mode_handler& handler) {
+  data_ = &handler;
+  escape_pluses_ = 0;
+  silence_before_ = false;
+  send_result(result_connect, "CONNECT");
+  publish_state("uart", "data");
+  pump();
+}
+
+void module::leave_data_mode() {
+  if (data_ == nullptr) return;
+  data_ = nullptr;
+  escape_pluses_ = 0;
+  escape_timer_.cancel();
+  publish_state("uart", "command");
+  flush_urcs();
+  // Bytes that followed the data are commands; read them once the caller has said its piece.
+  data_ready();
+}
+
+// ---- command execution ----------------------------------------------------------------------
+
+void module::run_line(const at::line& l) {
+  if (l.lf_only) warn("command line ended by LF alone; a real driver should send CR");
+  if (l.overflow) {
+    send_error(at::cme::unknown);
+    return;
+  }
+  std::string body;
+  if (l.repeat) {
+    body = last_body_;
+  } else {
+    body = l.body;
+    last_body_ = body;
+  }
+  auto cmds = at::split_commands(body);
+  if (!cmds) {
+    send_error(at::cme::unknown);
+    return;
+  }
+  busy_ = true;
+  bytes_while_busy_warned_ = false;
+  line_commands_ = std::move(*cmds);
+  next_command_ = 0;
+  final_text_.clear();
+  no_result_ = false;
+  run_next_command();
+}
+
+void module::run_next_command() {
+  if (next_command_ >= line_commands_.size()) {
+    finish_line(final_text_, no_result_);
+    return;
+  }
+  const at::command& c = line_commands_[next_command_++];
+  const at::command_spec* spec = commands_.find(c.name);
+  const at::handler* h = nullptr;
+  if (spec != nullptr) {
+    switch (c.kind) {
+      case at::form::test: h = &spec->test; break;
+      case at::form::read: h = &spec->read; break;
+      case at::form::write: h = &spec->write; break;
+      case at::form::exec: h = &spec->exec; break;
+    }
+  }
+  if (h == nullptr || !*h) {
+    fail_line(at::cme::unknown);
+    return;
+  }
+  std::vector<at::value> args;
+  if (c.kind == at::form::write && !spec->params.empty()) {
+    auto parsed = at::parse_args(c.args, spec->params);
+    if (!parsed) {
+      fail_line(at::cme::incorrect_parameters);
+      return;
+    }
+    args = std::move(*parsed);
+  }
+  final_text_.clear();
+  no_result_ = false;
+  auto inv = std::make_shared<running>(*this, c, std::move(args));
+  (*h)(inv);
+}
+
+void module::fail_line(at::cme code) {
+  // The first failing command ends the line: the commands after it are not run.
+  line_commands_.clear();
+  after_final_.clear();
+  send_error(code);
+  end_line();
+}
+
+void module::finish_line(std::string final_text, bool no_result) {
+  if (!no_result) {
+    if (final_text.empty()) {
+      send_result(result_ok, "OK");
+    } else {
+      send_info(final_text);
+    }
+  }
+  for (const auto& line : after_final_) send_info(line);
+  after_final_.clear();
+  end_line();
+}
+
+void module::end_line() {
+  busy_ = false;
+  flush_urcs();
+  // Carry on with the bytes that followed the line, outside the handler's call stack.
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    pump();
+  });
+}
+
+}  // namespace quecsim::module

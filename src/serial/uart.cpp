@@ -1,0 +1,157 @@
+#include "quecsim/serial/uart.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <system_error>
+
+namespace quecsim::serial {
+namespace {
+
+// Output the module holds before a producer (an FTP download) is told to wait.
+constexpr std::size_t drain_low_water = 16 * 1024;
+// The largest write handed to the pty at once without pacing.
+constexpr std::size_t unpaced_chunk = 64 * 1024;
+// With pacing, bytes move in slices of about this much line time, so the rate is smooth.
+constexpr auto pace_slice = std::chrono::milliseconds(10);
+
+int duplicate(int fd) {
+  const int copy = ::dup(fd);
+  if (copy < 0) throw std::system_error(errno, std::generic_category(), "dup pty master");
+  return copy;
+}
+
+}  // namespace
+
+uart::uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int module_id,
+           unsigned baud)
+    : io_(io),
+      fd_(io, duplicate(master_fd)),
+      bus_(bus),
+      module_id_(module_id),
+      baud_(baud),
+      read_pace_(io),
+      write_pace_(io) {}
+
+uart::~uart() { *alive_ = false; }
+
+clock::duration uart::line_time(std::size_t bytes) const {
+  if (baud_ == 0) return clock::duration::zero();
+  return std::chrono::duration_cast<clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(bytes) * 10.0 / baud_));
+}
+
+void uart::start(receiver on_bytes) {
+  on_bytes_ = std::move(on_bytes);
+  do_read();
+}
+
+void uart::do_read() {
+  if (reading_ || paused_) return;
+  reading_ = true;
+  std::size_t want = in_.size();
+  if (baud_ != 0) want = std::clamp<std::size_t>(baud_ / 10 / 100, 1, in_.size());
+  fd_.async_read_some(boost::asio::buffer(in_.data(), want),
+                      [this, alive = std::weak_ptr<bool>(alive_)](auto ec, std::size_t n) {
+                        if (alive.expired()) return;
+                        on_read(ec, n);
+                      });
+}
+
+void uart::on_read(const boost::system::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (ec == boost::asio::error::operation_aborted) return;
+  if (ec) {
+    // The slave is held open by the pty itself, so errors here are transient (EIO while the
+    // kernel tears down a closing host's session); retry shortly rather than die.
+    read_pace_.expires_after(std::chrono::milliseconds(20));
+    read_pace_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto e) {
+      if (!e && !alive.expired()) do_read();
+    });
+    return;
+  }
+  const std::string_view bytes(in_.data(), n);
+  if (bus_.active()) bus_.publish({events::kind::uart_rx, module_id_, "uart", bytes});
+  if (on_bytes_) on_bytes_(bytes);
+  if (baud_ == 0) return do_read();
+  read_pace_.expires_after(line_time(n));
+  read_pace_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto e) {
+    if (!e && !alive.expired()) do_read();
+  });
+}
+
+void uart::resume_input() {
+  if (!paused_) return;
+  paused_ = false;
+  do_read();
+}
+
+void uart::write(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (out_pos_ > 0 && out_pos_ >= out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+  out_.append(bytes);
+  if (!writing_) do_write();
+}
+
+void uart::do_write() {
+  if (queued() == 0) {
+    writing_ = false;
+    out_.clear();
+    out_pos_ = 0;
+    notify_drained();
+    return;
+  }
+  writing_ = true;
+  std::size_t n = std::min(queued(), unpaced_chunk);
+  if (baud_ != 0) {
+    const auto per_slice = std::max<std::size_t>(1, baud_ / 10 * pace_slice.count() / 1000);
+    n = std::min(n, per_slice);
+  }
+  boost::asio::async_write(fd_, boost::asio::buffer(out_.data() + out_pos_, n),
+                           [this, alive = std::weak_ptr<bool>(alive_)](auto ec, std::size_t w) {
+                             if (alive.expired()) return;
+                             on_write(ec, w);
+                           });
+}
+
+void uart::on_write(const boost::system::error_code& ec, std::size_t n) {
+  if (ec) {
+    writing_ = false;
+    return;
+  }
+  if (bus_.active()) {
+    bus_.publish({events::kind::uart_tx, module_id_, "uart", std::string_view(out_.data() + out_pos_, n)});
+  }
+  out_pos_ += n;
+  if (queued() <= drain_low_water) notify_drained();
+  if (baud_ == 0) return do_write();
+  const auto now = clock::now();
+  line_free_ = std::max(line_free_, now) + line_time(n);
+  if (line_free_ <= now) return do_write();
+  write_pace_.expires_at(line_free_);
+  write_pace_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto e) {
+    if (!e && !alive.expired()) do_write();
+  });
+}
+
+void uart::when_drained(std::function<void()> ready) {
+  if (queued() <= drain_low_water) {
+    boost::asio::post(io_, std::move(ready));
+    return;
+  }
+  drain_waiters_.push_back(std::move(ready));
+}
+
+void uart::notify_drained() {
+  if (drain_waiters_.empty()) return;
+  auto waiters = std::move(drain_waiters_);
+  drain_waiters_.clear();
+  for (auto& w : waiters) boost::asio::post(io_, std::move(w));
+}
+
+}  // namespace quecsim::serial
