@@ -186,7 +186,6 @@ class Quecsim:
         extra = self.proc.stdout.read()
         self.proc.stdout.close()
         stderr = self.stderr()
-        self._cleanup_files()
         if expect_code is not None and code != expect_code:
             raise AssertionError("quecsim exited with %d after %s, expected %d; stderr: %r"
                                  % (code, signal.Signals(sig).name, expect_code, stderr))
@@ -197,7 +196,8 @@ class Quecsim:
         return code
 
     def kill(self):
-        """Ends the process at once, whatever state it is in (test cleanup)."""
+        """Ends the process at once if it still runs, and deletes the temporary folder (the
+        transcript with it): test cleanup. Safe to call after close()."""
         self.close_port()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
@@ -216,9 +216,10 @@ class Quecsim:
         return self
 
     def __exit__(self, *exc):
-        if exc[0] is None:
-            self.close()
-        else:
+        try:
+            if exc[0] is None:
+                self.close()
+        finally:
             self.kill()
 
     # ---- the pty ------------------------------------------------------------------------------
@@ -326,8 +327,9 @@ class Quecsim:
     # ---- transcript ---------------------------------------------------------------------------
 
     def transcript_records(self):
-        """The transcript as a list of dicts, each line checked to be one JSON object. Call it
-        before close() (which deletes the temporary folder) or with a transcript path you own."""
+        """The transcript as a list of dicts, each line checked to be one JSON object. Readable
+        until kill() (or the test's cleanup) deletes the temporary folder; read it after close()
+        to be sure the module's last records are in."""
         records = []
         with open(self.transcript_path, "rb") as f:
             for number, raw in enumerate(f, 1):
