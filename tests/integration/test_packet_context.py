@@ -105,9 +105,10 @@ class PacketContext(QuecsimTestCase):
 
 class CommandsWhileBusy(QuecsimTestCase):
     def test_a_line_sent_during_a_running_command_is_answered_after_its_final_result(self):
-        # At scale 0.1 AT+QIACT takes 80 ms. The echo of its line proves it runs; the next line
-        # then arrives while it is busy and is taken only after QIACT's OK, never inside it.
-        sim = self.start("--no-power-up-lines", "--time-scale", "0.1", transcript=True)
+        # At scale 0.5 AT+QIACT takes 400 ms (room for a loaded machine). The echo of its line
+        # proves it runs; the next line then arrives while it is busy and is taken only after
+        # QIACT's OK, never inside it.
+        sim = self.start("--no-power-up-lines", "--time-scale", "0.5", transcript=True)
         sim.send(b"AT+QIACT\r")
         sim.expect(b"AT+QIACT\r")
         sim.send(b"AT+CSQ\r")
