@@ -118,6 +118,18 @@ class CommandsWhileBusy(QuecsimTestCase):
         self.assertEqual(len(warnings), 1, warnings)
         self.assertIn("final result", warnings[0])
 
+    def test_the_lf_of_a_cr_lf_arriving_during_a_command_is_not_a_warning(self):
+        # A paced or slow host may deliver CR and LF in separate reads: the LF still belongs to
+        # the line's terminator, not to a new command sent before the final result.
+        sim = self.start("--no-power-up-lines", "--time-scale", "0.5", transcript=True)
+        sim.send(b"AT+QIACT\r")
+        sim.expect(b"AT+QIACT\r")
+        sim.send(b"\n")
+        sim.expect(b"\r\nOK\r\n\n")  # the LF is echoed once the module reads it again
+        sim.command(b"AT", b"\r\nOK\r\n", echo=True)
+        sim.close()
+        self.assertEqual([r for r in sim.transcript_records() if r["event"] == "warning"], [])
+
 
 if __name__ == "__main__":
     unittest.main()
