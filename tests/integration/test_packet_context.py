@@ -118,6 +118,15 @@ class CommandsWhileBusy(QuecsimTestCase):
         self.assertEqual(len(warnings), 1, warnings)
         self.assertIn("final result", warnings[0])
 
+    def test_a_second_line_in_the_same_write_is_a_warning_too(self):
+        sim = self.start("--no-power-up-lines", "--time-scale", "0.1", transcript=True)
+        sim.send(b"AT+QIACT\rAT+CSQ\r")
+        sim.expect(b"AT+QIACT\r\r\nOK\r\nAT+CSQ\r\r\n+CSQ: 20,0\r\n\r\nOK\r\n")
+        sim.close()
+        warnings = [r["data"] for r in sim.transcript_records() if r["event"] == "warning"]
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn("final result", warnings[0])
+
     def test_the_lf_of_a_cr_lf_arriving_during_a_command_is_not_a_warning(self):
         # A paced or slow host may deliver CR and LF in separate reads: the LF still belongs to
         # the line's terminator, not to a new command sent before the final result.
