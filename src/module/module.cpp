@@ -207,10 +207,6 @@ void module::receive(std::string_view bytes) {
     silence_before_ = (now - last_rx_) >= clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20));
   }
   last_rx_ = now;
-  if (busy_ && !bytes_while_busy_warned_) {
-    bytes_while_busy_warned_ = true;
-    warn("host sent bytes before the previous command's final result");
-  }
   input_.append(bytes);
   pump();
 }
@@ -236,6 +232,14 @@ void module::pump() {
     input_.erase(0, r.consumed);
     if (!r.echo.empty()) send_raw(r.echo);
     if (r.complete) run_line(r.command);
+  }
+  // Bytes waiting while a command runs are a new command sent before its final result, a
+  // host-behaviour warning (once per line), whether they came in the line's own read or later;
+  // the LF of the line's CR LF is not, even when it arrives on its own.
+  if (busy_ && !bytes_while_busy_warned_ &&
+      input_.find_first_not_of(line_.settings().s4) != std::string::npos) {
+    bytes_while_busy_warned_ = true;
+    warn("host sent bytes before the previous command's final result");
   }
   update_input_pause();
 }
