@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -72,7 +74,16 @@ int main(int argc, char** argv) {
                "Do not send RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready");
   app.add_option("--time-scale", o.time_scale,
                  "Multiply every simulated duration (timeouts, latency) by X, e.g. 0.01")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            // CLI::PositiveNumber let "nan" through and described "0" with a 300-digit range.
+            char* end = nullptr;
+            const double x = std::strtod(s.c_str(), &end);
+            return end != s.c_str() && *end == '\0' && std::isfinite(x) && x > 0.0
+                       ? std::string()
+                       : std::string("must be a number greater than 0, got '" + s + "'");
+          },
+          "X > 0"));
   app.add_option("--imei", o.imei, "IMEI that AT+CGSN answers (15 digits)")
       ->check(CLI::Validator(
           [](std::string& s) {

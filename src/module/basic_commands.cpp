@@ -65,7 +65,7 @@ void add_registration(module& m, const std::string& name, int settings::*mode) {
   at::command_spec s;
   s.name = name;
   s.params = {param::integer(0, 2, true)};
-  const std::string prefix = name.substr(1) + ": ";
+  const std::string prefix = name + ": ";
   s.test = at::reply({prefix + "(0-2)"});
   s.read = [&m, mode, prefix](const inv_ptr& inv) {
     const int n = m.current().*mode;
