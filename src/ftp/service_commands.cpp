@@ -108,8 +108,8 @@ void service::add_commands() {
     s.test = at::reply({"+QFTPPATH: \"PATH NAME\""});
     // The manual's read row puts OK before the information: reproduced as written.
     s.read = [this](const inv_ptr& inv) {
-      inv->ok();
       inv->after_final("+QFTPPATH:" + quoted(path_));
+      inv->ok();
     };
     s.write = [this, alive](const inv_ptr& inv) {
       const std::string path = inv->args()[0].text;

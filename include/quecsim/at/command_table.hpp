@@ -43,7 +43,8 @@ class invocation {
   virtual void error(cme code = cme::unknown) = 0;
   /// A final result with its own text (AT+QIDEACT's `DEACT OK`).
   virtual void final_text(std::string text) = 0;
-  /// A line that follows the final result (AT+QFTPPATH? puts OK before its information).
+  /// A line that follows the final result (AT+QFTPPATH? puts OK before its information);
+  /// call it before the final result.
   virtual void after_final(std::string text) = 0;
   /// Ends the command with no final result at all (AT+QILOCIP answers its address alone).
   virtual void done_without_result() = 0;
