@@ -176,6 +176,7 @@ void service::set_state(service_state s) {
 }
 
 void service::reset() {
+  ++open_attempt_;
   client_->abort();
   upload_.reset();
   download_.reset();
@@ -244,7 +245,10 @@ void service::open(const std::string& host, std::uint16_t port) {
     o.password = password_;
     client_->open(o, [this, alive](ftp::result r) {
       if (alive.expired()) return;
-      set_state(r.code == 0 ? service_state::opened : service_state::idle);
+      // A close that cancelled the open decides the state itself.
+      if (state_ != service_state::closing) {
+        set_state(r.code == 0 ? service_state::opened : service_state::idle);
+      }
       result("OPEN", r.code);
     });
   };
@@ -253,8 +257,12 @@ void service::open(const std::string& host, std::uint16_t port) {
   // AT+QFTPOPEN brings the packet context up itself when the host has not.
   auto timer = std::make_shared<boost::asio::steady_timer>(
       module_.io(), module_.time().scaled(module_.config().times.activate));
-  timer->async_wait([this, timer, start, alive = std::weak_ptr<bool>(alive_)](auto ec) {
-    if (ec || alive.expired() || state_ != service_state::opening) return;
+  const std::uint64_t attempt = ++open_attempt_;
+  timer->async_wait([this, timer, start, attempt, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+    // A close (or a restart) since then ended this attempt; a later open is another one.
+    if (ec || alive.expired() || attempt != open_attempt_ || state_ != service_state::opening) {
+      return;
+    }
     auto& s = module_.current();
     if (s.cfun != 1 || !s.attached) {
       set_state(service_state::idle);
@@ -295,7 +303,12 @@ void service::get(const std::string& name, std::uint64_t limit) {
 }
 
 void service::close() {
+  // Still bringing the packet context up: the open has not reached the client yet, so it
+  // ends here.
+  const bool activating = state_ == service_state::opening && !client_->busy();
+  ++open_attempt_;
   set_state(service_state::closing);
+  if (activating) result("OPEN", error::unknown);
   client_->close([this, alive = std::weak_ptr<bool>(alive_)](ftp::result) {
     if (alive.expired()) return;
     set_state(service_state::idle);

@@ -204,6 +204,22 @@ class StateTable(FtpTestCase):
         sim.command(b'AT+QFTPUSER="x"', ERROR)
         sim.close()
 
+    def test_close_while_opening_ends_the_open_then_closes(self):
+        # Connecting to the server (context already up, a slow link) / activating the context.
+        for phase in ("connecting", "activating"):
+            with self.subTest(phase=phase):
+                if phase == "connecting":
+                    sim = self.start_ftp("--latency", "20000")
+                    sim.command(b"AT+QIACT", OK)
+                else:
+                    sim = self.start_ftp("--latency", "0", scale="1")
+                sim.command(b'AT+QFTPOPEN="h"', OK)
+                sim.command(b"AT+QFTPCLOSE", OK)
+                sim.expect(crlf(b"+QFTPOPEN:-1") + crlf(b"+QFTPCLOSE:0"))
+                sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: IDLE") + OK)
+                self.open_service(sim)
+                sim.close()
+
     def test_working_commands_are_busy(self):
         # The server holds SIZE's reply back (less than the module's 30 s reply timeout), so
         # the service stays WORKING meanwhile.

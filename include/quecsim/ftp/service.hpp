@@ -79,6 +79,7 @@ class service {
   std::uint64_t resume_ = 0;
   std::string position_ = "/COM/";
   std::uint64_t last_length_ = 0;
+  std::uint64_t open_attempt_ = 0;  // tells a stale context-activation timer from a live one
 
   std::unique_ptr<upload> upload_;
   std::unique_ptr<download> download_;
