@@ -73,6 +73,10 @@ class service::upload final : public module::data_mode_handler, public upload_so
   /// The transfer ended (its result is on its way): drop what the host still sends.
   void transfer_failed() { failed_ = true; }
 
+  /// Whether the module had sent the whole upload and closed its side of the data
+  /// connection: only then may the server end the data connection.
+  bool sent_all() const { return finished_; }
+
  private:
   void end_input() {
     if (input_done_) return;
@@ -87,7 +91,9 @@ class service::upload final : public module::data_mode_handler, public upload_so
   }
   void finish() {
     finish_pending_ = false;
-    if (!failed_) service_.client_->finish_upload();
+    if (failed_) return;
+    finished_ = true;
+    service_.client_->finish_upload();
   }
 
   service& service_;
@@ -99,6 +105,7 @@ class service::upload final : public module::data_mode_handler, public upload_so
   bool failed_ = false;
   bool input_done_ = false;
   bool finish_pending_ = false;
+  bool finished_ = false;
 };
 
 // ---- data mode: download --------------------------------------------------------------------
@@ -283,6 +290,12 @@ void service::put(const std::string& name, std::uint64_t size, std::chrono::seco
                    last_length_ = r.value;
                    // Bytes the host still sends for this upload are taken and dropped.
                    if (module_.in_data_mode()) upload_->transfer_failed();
+                   // The server closing the data connection of an upload the module had not
+                   // finished is chapter 3's -7, whichever the module noticed first: the
+                   // failed write or the 426 that usually follows.
+                   if ((r.code == error::data_closed || r.code == -426) && !upload_->sent_all()) {
+                     r.code = error::data_closed;
+                   }
                    finish_operation("PUT", r);
                  });
 }

@@ -124,6 +124,20 @@ class ServerReplies(FtpTestCase):
         sim.close()
 
 
+    def test_data_connection_closed_by_the_server_during_an_upload_gives_minus_7(self):
+        sim = self.start_ftp(faults=[{"action": "data_drop", "command": "STOR",
+                                      "after_bytes": 1000}])
+        self.open_service(sim)
+        sim.command(b'AT+QFTPPUT="f",200000', OK)
+        sim.expect(CONNECT)
+        # The module keeps taking the host's bytes (dropping them) so none is read as a
+        # command; the error line follows the last one.
+        sim.send(payload(200000))
+        sim.expect(crlf(b"+QFTPPUT:-7"))
+        sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: OPENED") + OK)
+        sim.close()
+
+
 class UnsolicitedErrors(FtpTestCase):
 
     def test_server_idle_timeout_reports_421_then_6_and_the_service_recovers(self):
