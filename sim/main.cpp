@@ -9,10 +9,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -161,9 +161,9 @@ int main(int argc, char** argv) {
     }
 
     quecsim::net::network_config nc;
-    nc.mode = o.resolve.empty() ? (ftpd ? quecsim::net::host_mode::embedded
-                                        : quecsim::net::host_mode::map)
-                                : quecsim::net::parse_host_mode(o.resolve);
+    nc.mode = o.resolve.empty()
+                  ? (ftpd ? quecsim::net::host_mode::embedded : quecsim::net::host_mode::map)
+                  : quecsim::net::parse_host_mode(o.resolve);
     if (nc.mode == quecsim::net::host_mode::embedded && !ftpd) {
       throw std::invalid_argument("--resolve embedded needs the embedded FTP server");
     }
@@ -199,8 +199,8 @@ int main(int argc, char** argv) {
                            {"pid", ::getpid()},
                            {"model", o.model},
                            {"ftp", ftpd ? nlohmann::json{{"address", "127.0.0.1"},
-                                                        {"port", ftpd->endpoint().port()},
-                                                        {"root", ftpd->cfg().root.string()}}
+                                                         {"port", ftpd->endpoint().port()},
+                                                         {"root", ftpd->cfg().root.string()}}
                                         : nlohmann::json()}};
       std::cout << ready.dump() << std::endl;
     } else {

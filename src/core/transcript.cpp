@@ -13,11 +13,21 @@ std::string json_bytes(std::string_view bytes) {
   for (const char ch : bytes) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\r': out += "\\r"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -87,9 +97,8 @@ void transcript::record(const events::event& e) {
   }
   char t[32];
   std::snprintf(t, sizeof t, "%.6f", clock_.seconds_since_start());
-  out_ << "{\"t\":" << t << ",\"module\":" << e.module << ",\"event\":\""
-       << events::name(e.what) << "\",\"source\":" << json_bytes(e.source)
-       << ",\"data\":" << json_bytes(data) << "}\n";
+  out_ << "{\"t\":" << t << ",\"module\":" << e.module << ",\"event\":\"" << events::name(e.what)
+       << "\",\"source\":" << json_bytes(e.source) << ",\"data\":" << json_bytes(data) << "}\n";
   out_.flush();
 }
 

@@ -15,13 +15,20 @@ constexpr std::size_t uart_high_water = 64 * 1024;
 
 std::string_view state_name(service_state s) {
   switch (s) {
-    case service_state::idle: return "IDLE";
-    case service_state::opening: return "OPENING";
-    case service_state::opened: return "OPENED";
-    case service_state::working: return "WORKING";
-    case service_state::transfer: return "TRANSFER";
-    case service_state::closing: return "CLOSING";
-    case service_state::closed: return "CLOSED";
+    case service_state::idle:
+      return "IDLE";
+    case service_state::opening:
+      return "OPENING";
+    case service_state::opened:
+      return "OPENED";
+    case service_state::working:
+      return "WORKING";
+    case service_state::transfer:
+      return "TRANSFER";
+    case service_state::closing:
+      return "CLOSING";
+    case service_state::closed:
+      return "CLOSED";
   }
   return "IDLE";
 }
@@ -49,8 +56,8 @@ class service::upload final : public module::data_mode_handler, public upload_so
 
   std::size_t on_host_data(std::string_view bytes) override {
     if (input_done_) return 0;
-    const auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(bytes.size(), expected_ - taken_));
+    const auto n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), expected_ - taken_));
     if (!failed_) {
       if (writing_) return 0;
       writing_ = true;
@@ -218,9 +225,15 @@ bool service::begin_session_command(const inv_ptr& inv, const std::string& name)
     case service_state::opened:
       set_state(service_state::working);
       return true;
-    case service_state::idle: result(name, error::unknown); return false;
-    case service_state::closed: result(name, error::control_closed); return false;
-    default: result(name, error::busy); return false;
+    case service_state::idle:
+      result(name, error::unknown);
+      return false;
+    case service_state::closed:
+      result(name, error::control_closed);
+      return false;
+    default:
+      result(name, error::busy);
+      return false;
   }
 }
 

@@ -22,7 +22,9 @@ std::string trimmed(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 // Chapter 3's -10: the input parameter is illegal (a well-formed but unusable value).
 constexpr int illegal_input = -10;
@@ -62,9 +64,12 @@ void service::add_commands() {
     s.exec = [this](const inv_ptr& inv) {
       inv->ok();
       switch (state_) {
-        case service_state::idle: return result("CLOSE", error::unknown);
-        case service_state::closing: return result("CLOSE", error::busy);
-        default: return close();
+        case service_state::idle:
+          return result("CLOSE", error::unknown);
+        case service_state::closing:
+          return result("CLOSE", error::busy);
+        default:
+          return close();
       }
     };
     t.add(std::move(s));
@@ -164,10 +169,18 @@ void service::add_commands() {
       } else if (v.omitted()) {
         // <value> left out: the command reads the parameter instead.
         switch (type) {
-          case 1: line = passive_ ? "1" : "0"; break;
-          case 2: line = binary_ ? "0" : "1"; break;
-          case 3: line = std::to_string(resume_); break;
-          default: line = quoted(position_); break;
+          case 1:
+            line = passive_ ? "1" : "0";
+            break;
+          case 2:
+            line = binary_ ? "0" : "1";
+            break;
+          case 3:
+            line = std::to_string(resume_);
+            break;
+          default:
+            line = quoted(position_);
+            break;
         }
       } else if (type == 4) {
         line = (v.is_string() && v.text == "/COM/") ? "0" : std::to_string(illegal_input);
@@ -225,7 +238,8 @@ void service::add_commands() {
     t.add(std::move(s));
   }
   // The one-name commands: SIZE answers the size, the others 0.
-  auto one_name = [this, alive](const std::string& name, std::size_t limit, const std::string& label,
+  auto one_name = [this, alive](const std::string& name, std::size_t limit,
+                                const std::string& label,
                                 void (client::*op)(std::string, client::done), bool value) {
     at::command_spec s;
     s.name = "+QFTP" + name;

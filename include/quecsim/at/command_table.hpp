@@ -58,12 +58,12 @@ using handler = std::function<void(const std::shared_ptr<invocation>&)>;
 /// The declaration of one command: its forms, the parameters of its write form, and the
 /// behaviour behind each form. An empty handler means the form does not exist (ERROR).
 struct command_spec {
-  std::string name;             ///< "+QFTPOPEN", "E", "&F", "S3"
-  std::vector<param> params;    ///< write-form parameters, checked before `write` runs
-  handler test;                 ///< `=?`
-  handler read;                 ///< `?`
-  handler write;                ///< `=...`
-  handler exec;                 ///< bare command
+  std::string name;           ///< "+QFTPOPEN", "E", "&F", "S3"
+  std::vector<param> params;  ///< write-form parameters, checked before `write` runs
+  handler test;               ///< `=?`
+  handler read;               ///< `?`
+  handler write;              ///< `=...`
+  handler exec;               ///< bare command
 };
 
 /// A handler that answers fixed information lines and OK: the usual test form.

@@ -2,8 +2,8 @@
 
 #include <fstream>
 #include <map>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"

@@ -54,14 +54,14 @@ TEST_CASE("integer ranges are exact") {
 }
 
 TEST_CASE("bad arguments of every kind are refused") {
-  CHECK_FALSE(parse_args("", open_params));                   // required parameter empty
-  CHECK_FALSE(parse_args(",21", open_params));                // required parameter empty
-  CHECK_FALSE(parse_args("\"h\",21,5", open_params));         // too many
-  CHECK_FALSE(parse_args("h,21", open_params));               // string unquoted
-  CHECK_FALSE(parse_args("\"h\"x,21", open_params));          // text after the closing quote
-  CHECK_FALSE(parse_args("\"h,21", open_params));             // unbalanced quote
-  CHECK_FALSE(parse_args("\"h\",2x", open_params));           // not a number
-  CHECK_FALSE(parse_args("\"h\",+", open_params));            // sign alone
+  CHECK_FALSE(parse_args("", open_params));            // required parameter empty
+  CHECK_FALSE(parse_args(",21", open_params));         // required parameter empty
+  CHECK_FALSE(parse_args("\"h\",21,5", open_params));  // too many
+  CHECK_FALSE(parse_args("h,21", open_params));        // string unquoted
+  CHECK_FALSE(parse_args("\"h\"x,21", open_params));   // text after the closing quote
+  CHECK_FALSE(parse_args("\"h,21", open_params));      // unbalanced quote
+  CHECK_FALSE(parse_args("\"h\",2x", open_params));    // not a number
+  CHECK_FALSE(parse_args("\"h\",+", open_params));     // sign alone
   CHECK_FALSE(parse_args("\"h\",", {param::string(5), param::integer(0, 9)}));  // empty required
 }
 

@@ -53,7 +53,7 @@ TEST_CASE("spaces outside quotes are ignored, inside kept") {
 
 TEST_CASE("malformed lines are refused") {
   CHECK_FALSE(split_commands("+QFTPGET=\"abc"));          // unbalanced quote
-  CHECK_FALSE(split_commands(std::string("+C\0SQ", 5)));   // NUL
+  CHECK_FALSE(split_commands(std::string("+C\0SQ", 5)));  // NUL
   CHECK_FALSE(split_commands("+CSQ\x01"));                // control character
   CHECK_FALSE(split_commands("+CS\xe9Q"));                // 8-bit outside quotes
   CHECK_FALSE(split_commands("+"));                       // no name

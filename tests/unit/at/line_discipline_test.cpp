@@ -42,8 +42,9 @@ TEST_CASE("a line is what follows AT up to CR") {
 TEST_CASE("bytes before AT are ignored") {
   line_discipline ld;
   CHECK(lines_of(ld, "xyz\r\nAAT\r") == std::vector<std::string>{""});
-  CHECK(lines_of(ld, std::string("\x00\xff\x80" "AT+GMI\r", 10)) ==
-        std::vector<std::string>{"+GMI"});
+  CHECK(lines_of(ld, std::string("\x00\xff\x80"
+                                 "AT+GMI\r",
+                                 10)) == std::vector<std::string>{"+GMI"});
 }
 
 TEST_CASE("feed stops after a complete line so the caller can act on it") {
@@ -97,7 +98,8 @@ TEST_CASE("an overlong line is reported as overflow without storing the excess")
   CHECK(lines_of(ld, longline) == std::vector<std::string>{"<overflow>"});
   // A line of exactly the maximum is fine, and the discipline works on afterwards.
   std::string exact = "AT" + std::string(max_line_length, 'Y') + "\r";
-  CHECK(lines_of(ld, exact + "AT\r") == std::vector<std::string>{std::string(max_line_length, 'Y'), ""});
+  CHECK(lines_of(ld, exact + "AT\r") ==
+        std::vector<std::string>{std::string(max_line_length, 'Y'), ""});
   // Megabytes without a terminator do not grow memory: the line is still overflow at the end.
   std::string huge = "AT" + std::string(4 * 1024 * 1024, 'Z') + "\r";
   CHECK(lines_of(ld, huge) == std::vector<std::string>{"<overflow>"});

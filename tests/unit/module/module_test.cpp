@@ -83,7 +83,8 @@ TEST_CASE("power-up lines are framed as unsolicited lines") {
   qm::module mod(io, clk, bus, {});
   mod.attach(port);
   mod.power_up();
-  CHECK(port.out == "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n");
+  CHECK(port.out ==
+        "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n");
 }
 
 TEST_CASE("a concatenated line stops at the first error") {
@@ -165,7 +166,8 @@ TEST_CASE("AT+CFUN=1,1 answers OK, restarts and repeats the power-up lines") {
   fixture f;
   f.exchange("ATE0\r");
   CHECK(f.exchange("AT+CFUN=1,1\r") ==
-        "\r\nOK\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n");
+        "\r\nOK\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS "
+        "Ready\r\n");
   // Echo is back on after the restart.
   CHECK(f.exchange("AT\r") == "AT\r\r\nOK\r\n");
 }
