@@ -225,10 +225,10 @@ void control_session::do_write_now() {
   auto shape = core_.control_shape();
   if (shape.first > 0) {
     // Bandwidth: slices of a tenth of a second's worth, each leaving when the bytes before it
-    // have had their time. A quiet second starts a new window.
+    // have had their time. A quiet line starts a new window (no burst credit).
     auto now = std::chrono::steady_clock::now();
     auto due = shape_start_ + std::chrono::microseconds(shape_bytes_ * 1000000 / shape.first);
-    if (shape_bytes_ == 0 || now - due > std::chrono::seconds(1)) {
+    if (shape_bytes_ == 0 || due < now) {
       shape_start_ = now;
       shape_bytes_ = 0;
       due = now;

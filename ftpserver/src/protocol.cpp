@@ -1006,7 +1006,8 @@ void protocol::store(const std::string& arg, std::vector<action>& out, int mode)
     // A fresh name in the current folder (or from the given prefix), created exclusively.
     std::string base = arg.empty() ? "stou" : arg;
     for (int i = 0; i < 100 && f.get() < 0; ++i) {
-      std::string name = i == 0 && !arg.empty() ? base : base + "." + std::to_string(i);
+      std::string name =
+          i == 0 && !arg.empty() ? base : base + "." + std::to_string(arg.empty() ? i + 1 : i);
       vpath.clear();
       std::vector<action> scratch;
       real = real_path(name, &vpath, scratch);
