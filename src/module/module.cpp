@@ -172,6 +172,8 @@ void module::send_result(int code, std::string_view text) {
 }
 
 void module::send_error(at::cme code) {
+  // +CME ERROR is a final result code like ERROR (27.007 9.2): ATQ1 suppresses it too.
+  if (settings_.quiet) return;
   switch (settings_.cmee) {
     case 1:
       send_info("+CME ERROR: " + std::to_string(static_cast<int>(code)));
@@ -401,7 +403,7 @@ void module::finish_line(std::string final_text, bool no_result) {
   if (!no_result) {
     if (final_text.empty()) {
       send_result(result_ok, "OK");
-    } else {
+    } else if (!settings_.quiet) {
       send_info(final_text);
     }
   }

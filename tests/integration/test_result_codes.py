@@ -74,6 +74,24 @@ class Quiet(QuecsimTestCase):
         sim.expect_silence(0.2)
         sim.command(b"ATQ0", b"\r\nOK\r\n")
 
+    def test_atq1_suppresses_cme_errors_too(self):
+        # 27.007 9.2: +CME ERROR is a final result code, "similar to ERROR"; Q1 suppresses those.
+        sim = self.start_quiet()
+        sim.command(b"AT+CMEE=2", b"\r\nOK\r\n")
+        sim.send(b"ATQ1\r")
+        sim.send(b"AT+NOSUCH\r")
+        sim.send(b"AT+CMEE=9\r")
+        sim.expect_silence(0.2)
+        sim.command(b"ATQ0", b"\r\nOK\r\n")
+        sim.command(b"AT+NOSUCH", b"\r\n+CME ERROR: unknown\r\n")
+
+    def test_atq1_suppresses_deact_ok(self):
+        sim = self.start_quiet("--time-scale", "0.01")
+        sim.send(b"ATQ1\r")
+        sim.send(b"AT+QIDEACT\r")
+        sim.expect_silence(0.2)
+        sim.command(b"ATQ0", b"\r\nOK\r\n")
+
     def test_atq1_keeps_information_lines(self):
         sim = self.start_quiet()
         sim.send(b"ATQ1\r")
