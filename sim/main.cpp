@@ -9,15 +9,22 @@
 #include <boost/asio/signal_set.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
 #include "quecsim/core/transcript.hpp"
+#include "quecsim/ftp/service.hpp"
+#include "quecsim/ftpd/config.hpp"
+#include "quecsim/ftpd/fault.hpp"
+#include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
+#include "quecsim/net/network.hpp"
 #include "quecsim/serial/pty.hpp"
 #include "quecsim/serial/uart.hpp"
 
@@ -37,6 +44,16 @@ struct cli_options {
   bool no_power_up_lines = false;
   double time_scale = 1.0;
   std::string imei;
+  // FTP and network.
+  std::string ftp_root = "quecsim-ftp";
+  std::uint16_t ftp_port = 0;
+  bool no_embedded_ftp = false;
+  std::vector<std::string> ftp_users;
+  std::string ftp_faults;
+  std::vector<std::string> hosts;
+  std::string resolve;
+  double latency_ms = 300;
+  std::uint64_t bandwidth = 0;
 };
 
 }  // namespace
@@ -75,6 +92,27 @@ int main(int argc, char** argv) {
                        : std::string("must be 15 digits");
           },
           "15 digits"));
+  app.add_option("--ftp-root", o.ftp_root,
+                 "Folder the embedded FTP server serves (created when missing)");
+  app.add_option("--ftp-port", o.ftp_port, "Port of the embedded FTP server on 127.0.0.1 (0: any)");
+  app.add_flag("--no-embedded-ftp", o.no_embedded_ftp,
+               "Start no FTP server; host names resolve through --host or the system");
+  app.add_option("--ftp-user", o.ftp_users,
+                 "NAME:PASS account of the embedded server (repeatable; default: any login)");
+  app.add_option("--ftp-faults", o.ftp_faults, "Fault rules (JSON) for the embedded FTP server")
+      ->check(CLI::ExistingFile);
+  app.add_option("--host", o.hosts,
+                 "NAME=ADDR:PORT: where AT+QFTPOPEN's host name goes (repeatable)");
+  app.add_option("--resolve", o.resolve,
+                 "embedded (every name to the embedded server), map (only --host and IP "
+                 "literals) or system (the system resolver after --host); default: embedded, "
+                 "or map with --no-embedded-ftp")
+      ->check(CLI::IsMember({"embedded", "map", "system"}));
+  app.add_option("--latency", o.latency_ms,
+                 "Network round trip in simulated milliseconds (GPRS-like by default; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--bandwidth", o.bandwidth,
+                 "Network bytes per simulated second each way (0: unlimited)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,29 +144,81 @@ int main(int argc, char** argv) {
     quecsim::module::add_basic_commands(mod);
     quecsim::module::add_context_commands(mod);
 
+    // The embedded FTP server: every host name AT+QFTPOPEN names reaches it by default, so
+    // firmware with a production host name works unchanged.
+    std::unique_ptr<quecsim::ftpd::server> ftpd;
+    if (!o.no_embedded_ftp) {
+      quecsim::ftpd::config fc;
+      std::filesystem::create_directories(o.ftp_root);
+      fc.root = std::filesystem::canonical(o.ftp_root);
+      fc.port = o.ftp_port;
+      for (const auto& u : o.ftp_users) {
+        fc.users.push_back(quecsim::ftpd::parse_user_spec(u, "--ftp-user"));
+      }
+      if (!o.ftp_faults.empty()) fc.faults = quecsim::ftpd::load_fault_file(o.ftp_faults);
+      ftpd = std::make_unique<quecsim::ftpd::server>(io, fc, clk);
+      ftpd->start();
+    }
+
+    quecsim::net::network_config nc;
+    nc.mode = o.resolve.empty()
+                  ? (ftpd ? quecsim::net::host_mode::embedded : quecsim::net::host_mode::map)
+                  : quecsim::net::parse_host_mode(o.resolve);
+    if (nc.mode == quecsim::net::host_mode::embedded && !ftpd) {
+      throw std::invalid_argument("--resolve embedded needs the embedded FTP server");
+    }
+    if (ftpd) nc.embedded = {"127.0.0.1", ftpd->endpoint().port()};
+    for (const auto& h : o.hosts) {
+      try {
+        nc.hosts.insert(quecsim::net::parse_host_entry(h));
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("--host " + h + ": " + e.what());
+      }
+    }
+    nc.round_trip = std::chrono::duration_cast<quecsim::clock::duration>(
+        std::chrono::duration<double, std::milli>(o.latency_ms));
+    nc.bandwidth = o.bandwidth;
+    quecsim::net::network net(io, mod.context(), clk, bus, mo.id, nc);
+    quecsim::ftp::service ftp(mod, net);
+
     quecsim::serial::uart port(io, pty.master(), bus, mo.id, o.baud);
     mod.attach(port);
     port.start([&mod](std::string_view bytes) { mod.receive(bytes); });
     mod.power_up();
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io](const boost::system::error_code& ec, int) {
-      if (!ec) io.stop();
+    signals.async_wait([&io, &ftpd](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (ftpd) ftpd->stop();
+      io.stop();
     });
 
     if (o.ready_json) {
       nlohmann::json ready{{"pty", pty.path()},
                            {"link", o.link.empty() ? nlohmann::json() : nlohmann::json(o.link)},
                            {"pid", ::getpid()},
-                           {"model", o.model}};
+                           {"model", o.model},
+                           {"ftp", ftpd ? nlohmann::json{{"address", "127.0.0.1"},
+                                                         {"port", ftpd->endpoint().port()},
+                                                         {"root", ftpd->cfg().root.string()}}
+                                        : nlohmann::json()}};
       std::cout << ready.dump() << std::endl;
     } else {
       std::cout << "quecsim: " << o.model << " on " << pty.path();
       if (!o.link.empty()) std::cout << " (link " << o.link << ")";
       std::cout << std::endl;
+      if (ftpd) {
+        std::cout << "quecsim: embedded FTP server on 127.0.0.1:" << ftpd->endpoint().port()
+                  << " serving " << ftpd->cfg().root.string()
+                  << "; every host name AT+QFTPOPEN gives goes to it" << std::endl;
+      }
     }
     io.run();
     return exit_ok;
+  } catch (const std::invalid_argument& e) {
+    // Flag values that only make sense once combined (--host, --resolve).
+    std::cerr << "quecsim: " << e.what() << '\n';
+    return exit_usage;
   } catch (const std::exception& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
     return exit_runtime;

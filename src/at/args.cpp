@@ -38,7 +38,9 @@ std::optional<std::int64_t> parse_integer(std::string_view s) {
   return negative ? -n : n;
 }
 
-bool is_quoted(std::string_view s) { return s.size() >= 2 && s.front() == '"' && s.back() == '"'; }
+bool is_quoted(std::string_view s) {
+  return s.size() >= 2 && s.front() == '"' && s.back() == '"';
+}
 
 std::optional<value> parse_field(std::string_view field, const param& p) {
   value v;

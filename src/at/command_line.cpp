@@ -11,7 +11,9 @@ bool is_name_char(char c) {
          c == ':' || c == '_';
 }
 
-char upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+char upper(char c) {
+  return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+}
 
 // Removes spaces outside quotes and checks the characters; nothing when the line is malformed.
 std::optional<std::string> normalise(std::string_view body) {

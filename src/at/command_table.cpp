@@ -4,10 +4,14 @@ namespace quecsim::at {
 
 std::string_view cme_text(cme code) {
   switch (code) {
-    case cme::operation_not_allowed: return "operation not allowed";
-    case cme::operation_not_supported: return "operation not supported";
-    case cme::incorrect_parameters: return "Incorrect parameters";
-    case cme::unknown: return "unknown";
+    case cme::operation_not_allowed:
+      return "operation not allowed";
+    case cme::operation_not_supported:
+      return "operation not supported";
+    case cme::incorrect_parameters:
+      return "Incorrect parameters";
+    case cme::unknown:
+      return "unknown";
   }
   return "unknown";
 }

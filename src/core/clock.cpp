@@ -10,9 +10,8 @@ clock::clock(double scale) : scale_(scale), start_(now()) {
 
 clock::duration clock::scaled(duration simulated) const {
   if (scale_ == 1.0) return simulated;
-  return std::chrono::duration_cast<duration>(
-      std::chrono::duration<double, duration::period>(static_cast<double>(simulated.count()) *
-                                                      scale_));
+  return std::chrono::duration_cast<duration>(std::chrono::duration<double, duration::period>(
+      static_cast<double>(simulated.count()) * scale_));
 }
 
 double clock::seconds_since_start() const {

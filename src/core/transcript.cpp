@@ -1,5 +1,6 @@
 #include "quecsim/core/transcript.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <stdexcept>
 
@@ -12,11 +13,21 @@ std::string json_bytes(std::string_view bytes) {
   for (const char ch : bytes) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\r': out += "\\r"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -35,6 +46,39 @@ std::string json_bytes(std::string_view bytes) {
   return out;
 }
 
+void secret_masker::mask(std::string& bytes) {
+  static constexpr std::string_view keyword = "QFTPPASS";
+  for (char& c : bytes) {
+    const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    switch (stage_) {
+      case 0:
+        if (u == keyword[matched_]) {
+          if (++matched_ == keyword.size()) {
+            matched_ = 0;
+            stage_ = 1;
+          }
+        } else {
+          matched_ = (u == keyword[0]) ? 1 : 0;
+        }
+        break;
+      case 1:
+        if (c == '"') {
+          stage_ = 2;
+        } else if (c != '=' && c != ':' && c != ' ') {
+          stage_ = 0;
+        }
+        break;
+      default:
+        if (c == '"' || c == '\r' || c == '\n') {
+          stage_ = 0;
+        } else {
+          c = '*';
+        }
+        break;
+    }
+  }
+}
+
 transcript::transcript(const std::string& path, const clock& clk) : out_(path), clock_(clk) {
   if (!out_) throw std::runtime_error("cannot write transcript file " + path);
 }
@@ -44,11 +88,17 @@ void transcript::attach(events::bus& bus) {
 }
 
 void transcript::record(const events::event& e) {
+  std::string masked;
+  std::string_view data = e.data;
+  if (e.what == events::kind::uart_rx || e.what == events::kind::uart_tx) {
+    masked.assign(e.data);
+    maskers_[{e.module, e.what == events::kind::uart_rx}].mask(masked);
+    data = masked;
+  }
   char t[32];
   std::snprintf(t, sizeof t, "%.6f", clock_.seconds_since_start());
-  out_ << "{\"t\":" << t << ",\"module\":" << e.module << ",\"event\":\""
-       << events::name(e.what) << "\",\"source\":" << json_bytes(e.source)
-       << ",\"data\":" << json_bytes(e.data) << "}\n";
+  out_ << "{\"t\":" << t << ",\"module\":" << e.module << ",\"event\":\"" << events::name(e.what)
+       << "\",\"source\":" << json_bytes(e.source) << ",\"data\":" << json_bytes(data) << "}\n";
   out_.flush();
 }
 

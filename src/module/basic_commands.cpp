@@ -44,7 +44,8 @@ void add_register(module& m, int number, int max, std::function<int&()> reg) {
   };
   s.write = [reg, max](const inv_ptr& inv) {
     const std::string& a = inv->cmd().args;
-    if (a.empty() || a.size() > 3 || std::stoi(a) > max) return inv->error(cme::incorrect_parameters);
+    if (a.empty() || a.size() > 3 || std::stoi(a) > max)
+      return inv->error(cme::incorrect_parameters);
     reg() = std::stoi(a);
     inv->ok();
   };
@@ -82,7 +83,7 @@ void add_registration(module& m, const std::string& name, int settings::*mode) {
   m.commands().add(std::move(s));
 }
 
-constexpr std::array<int, 13> supported_rates = {0,     300,   600,   1200,  2400,  4800, 9600,
+constexpr std::array<int, 13> supported_rates = {0,     300,   600,   1200,  2400,  4800,  9600,
                                                  14400, 19200, 28800, 38400, 57600, 115200};
 
 }  // namespace
@@ -101,16 +102,11 @@ void add_basic_commands(module& m) {
   };
   t.add({"Z", {}, {}, {}, {}, defaults});
   t.add({"&F", {}, {}, {}, {}, defaults});
-  t.add({"I",
-         {},
-         {},
-         {},
-         {},
-         [&m](const inv_ptr& inv) {
+  t.add({"I", {}, {}, {}, {}, [&m](const inv_ptr& inv) {
            if (basic_number(inv->cmd()) != 0) return inv->error(cme::incorrect_parameters);
            const profile& prof = m.config().model;
-           inv->info(prof.manufacturer + "\r\nQuectel_" + prof.model + "\r\nRevision: " +
-                     prof.revision);
+           inv->info(prof.manufacturer + "\r\nQuectel_" + prof.model +
+                     "\r\nRevision: " + prof.revision);
            inv->ok();
          }});
 

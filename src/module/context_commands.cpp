@@ -9,7 +9,9 @@ using at::cme;
 using at::param;
 using inv_ptr = std::shared_ptr<at::invocation>;
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 // Runs `then` after a simulated delay, unless the module restarts or goes away meanwhile.
 void after(module& m, std::chrono::milliseconds delay, const inv_ptr& inv,
@@ -39,8 +41,8 @@ void add_context_commands(module& m) {
     s.test = at::reply({"+QIFGCNT: (0,1)"});
     s.read = [&ctx](const inv_ptr& inv) {
       const auto& c = ctx.config();
-      inv->info("+QIFGCNT: " + std::to_string(ctx.foreground) + "," + std::to_string(c.mode) +
-                "," + quoted(c.apn) + "," + quoted(c.user) + "," + quoted(c.password));
+      inv->info("+QIFGCNT: " + std::to_string(ctx.foreground) + "," + std::to_string(c.mode) + "," +
+                quoted(c.apn) + "," + quoted(c.user) + "," + quoted(c.password));
       inv->ok();
     };
     s.write = [&ctx](const inv_ptr& inv) {
@@ -57,8 +59,8 @@ void add_context_commands(module& m) {
     s.test = at::reply({"+QICSGP: (0-1),\"APN\",\"USER\",\"PWD\""});
     s.read = [&ctx](const inv_ptr& inv) {
       const auto& c = ctx.config();
-      inv->info("+QICSGP: " + std::to_string(c.mode) + "," + quoted(c.apn) + "," +
-                quoted(c.user) + "," + quoted(c.password));
+      inv->info("+QICSGP: " + std::to_string(c.mode) + "," + quoted(c.apn) + "," + quoted(c.user) +
+                "," + quoted(c.password));
       inv->ok();
     };
     s.write = [&ctx](const inv_ptr& inv) {

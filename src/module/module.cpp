@@ -66,19 +66,19 @@ class module::running final : public at::invocation {
   bool finished_ = false;
 };
 
-module::module(boost::asio::io_context& io, const clock& clk, events::bus& bus, options opts)
-    : io_(io),
-      clock_(clk),
-      bus_(bus),
-      opts_(std::move(opts)),
-      escape_timer_(io),
-      restart_timer_(io) {
+module::module(boost::asio::io_context& io, const clock& clk, events::bus& bus,
+               options opts) :io_(io),
+    clock_(clk), bus_(bus), opts_(std::move(opts)), escape_timer_(io), restart_timer_(io) {
   settings_.ipr = static_cast<int>(opts_.baud);
 }
 
-module::~module() { *alive_ = false; }
+module::~module() {
+  *alive_ = false;
+}
 
-void module::attach(host_port& port) { port_ = &port; }
+void module::attach(host_port& port) {
+  port_ = &port;
+}
 
 void module::power_up() {
   powered_ = true;
@@ -175,9 +175,15 @@ void module::send_error(at::cme code) {
   // +CME ERROR is a final result code like ERROR (27.007 9.2): ATQ1 suppresses it too.
   if (settings_.quiet) return;
   switch (settings_.cmee) {
-    case 1: send_info("+CME ERROR: " + std::to_string(static_cast<int>(code))); break;
-    case 2: send_info("+CME ERROR: " + std::string(at::cme_text(code))); break;
-    default: send_result(result_error, "ERROR"); break;
+    case 1:
+      send_info("+CME ERROR: " + std::to_string(static_cast<int>(code)));
+      break;
+    case 2:
+      send_info("+CME ERROR: " + std::string(at::cme_text(code)));
+      break;
+    default:
+      send_result(result_error, "ERROR");
+      break;
   }
 }
 
@@ -204,7 +210,8 @@ void module::receive(std::string_view bytes) {
   const auto now = clock::now();
   if (!powered_) return;  // a restarting module hears nothing
   if (input_.empty()) {
-    silence_before_ = (now - last_rx_) >= clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20));
+    silence_before_ =
+        (now - last_rx_) >= clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20));
   }
   last_rx_ = now;
   input_.append(bytes);
@@ -355,10 +362,18 @@ void module::run_next_command() {
   const at::handler* h = nullptr;
   if (spec != nullptr) {
     switch (c.kind) {
-      case at::form::test: h = &spec->test; break;
-      case at::form::read: h = &spec->read; break;
-      case at::form::write: h = &spec->write; break;
-      case at::form::exec: h = &spec->exec; break;
+      case at::form::test:
+        h = &spec->test;
+        break;
+      case at::form::read:
+        h = &spec->read;
+        break;
+      case at::form::write:
+        h = &spec->write;
+        break;
+      case at::form::exec:
+        h = &spec->exec;
+        break;
     }
   }
   if (h == nullptr || !*h) {

@@ -22,6 +22,8 @@ profile profile::named(std::string_view model) {
   throw std::invalid_argument("unknown model '" + std::string(model) + "' (one of M10, M95, M33)");
 }
 
-std::vector<std::string> profile::names() { return {"M10", "M95", "M33"}; }
+std::vector<std::string> profile::names() {
+  return {"M10", "M95", "M33"};
+}
 
 }  // namespace quecsim::module

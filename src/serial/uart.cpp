@@ -35,7 +35,9 @@ uart::uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int mod
       read_pace_(io),
       write_pace_(io) {}
 
-uart::~uart() { *alive_ = false; }
+uart::~uart() {
+  *alive_ = false;
+}
 
 clock::duration uart::line_time(std::size_t bytes) const {
   if (baud_ == 0) return clock::duration::zero();
@@ -125,7 +127,8 @@ void uart::on_write(const boost::system::error_code& ec, std::size_t n) {
     return;
   }
   if (bus_.active()) {
-    bus_.publish({events::kind::uart_tx, module_id_, "uart", std::string_view(out_.data() + out_pos_, n)});
+    bus_.publish(
+        {events::kind::uart_tx, module_id_, "uart", std::string_view(out_.data() + out_pos_, n)});
   }
   out_pos_ += n;
   if (queued() <= drain_low_water) notify_drained();

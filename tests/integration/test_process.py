@@ -12,7 +12,7 @@ from harness import POWER_UP_LINES, Quecsim, QuecsimTestCase, run_quecsim
 class ReadyLine(QuecsimTestCase):
     def test_ready_json_names_pty_link_pid_and_model(self):
         sim = self.start("--model", "M33", link=True)
-        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "model"})
+        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "model", "ftp"})
         self.assertTrue(sim.pty.startswith("/dev/pts/"), sim.pty)
         self.assertEqual(sim.ready["link"], sim.link)
         self.assertEqual(sim.pid, sim.proc.pid)

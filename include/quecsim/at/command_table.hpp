@@ -43,7 +43,8 @@ class invocation {
   virtual void error(cme code = cme::unknown) = 0;
   /// A final result with its own text (AT+QIDEACT's `DEACT OK`).
   virtual void final_text(std::string text) = 0;
-  /// A line that follows the final result (AT+QFTPPATH? puts OK before its information).
+  /// A line that follows the final result (AT+QFTPPATH? puts OK before its information);
+  /// call it before the final result.
   virtual void after_final(std::string text) = 0;
   /// Ends the command with no final result at all (AT+QILOCIP answers its address alone).
   virtual void done_without_result() = 0;
@@ -57,12 +58,12 @@ using handler = std::function<void(const std::shared_ptr<invocation>&)>;
 /// The declaration of one command: its forms, the parameters of its write form, and the
 /// behaviour behind each form. An empty handler means the form does not exist (ERROR).
 struct command_spec {
-  std::string name;             ///< "+QFTPOPEN", "E", "&F", "S3"
-  std::vector<param> params;    ///< write-form parameters, checked before `write` runs
-  handler test;                 ///< `=?`
-  handler read;                 ///< `?`
-  handler write;                ///< `=...`
-  handler exec;                 ///< bare command
+  std::string name;           ///< "+QFTPOPEN", "E", "&F", "S3"
+  std::vector<param> params;  ///< write-form parameters, checked before `write` runs
+  handler test;               ///< `=?`
+  handler read;               ///< `?`
+  handler write;              ///< `=...`
+  handler exec;               ///< bare command
 };
 
 /// A handler that answers fixed information lines and OK: the usual test form.

@@ -25,9 +25,9 @@ std::string_view name(kind k);
 /// One event. The views are valid only during delivery.
 struct event {
   kind what;
-  int module = 0;               ///< which module of the process (0 for the first)
-  std::string_view source;      ///< the layer or machine that published it ("uart", "ftp", ...)
-  std::string_view data;        ///< bytes or text; for uart_* the raw bytes
+  int module = 0;           ///< which module of the process (0 for the first)
+  std::string_view source;  ///< the layer or machine that published it ("uart", "ftp", ...)
+  std::string_view data;    ///< bytes or text; for uart_* the raw bytes
 };
 
 /// Publishes events to subscribers in the order they subscribed. Single-threaded, like the

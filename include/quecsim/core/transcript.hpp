@@ -1,17 +1,33 @@
 #pragma once
 
 #include <fstream>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
 
 namespace quecsim {
 
+/// Masks the quoted value that follows `QFTPPASS=` or `QFTPPASS:` (any case) in a byte
+/// stream fed in arbitrary chunks; each masked byte becomes '*'.
+class secret_masker {
+ public:
+  /// Masks `bytes` in place, remembering where the stream stands for the next chunk.
+  void mask(std::string& bytes);
+
+ private:
+  std::size_t matched_ = 0;  // characters of the keyword matched so far
+  int stage_ = 0;            // 0 keyword, 1 '='/':' seen, 2 inside the quotes
+};
+
 /// Writes every event as one JSON object per line (JSON Lines), flushed as it happens, so a
 /// user can read it while a test runs or after it failed:
 /// `{"t":0.012345,"module":0,"event":"rx","source":"uart","data":"AT\r"}`.
 /// `data` carries bytes as Latin-1 code points (byte 0xE9 is "\u00e9"): lossless for any byte.
+/// Passwords never reach the file: the FTP client masks its PASS lines, and the transcript
+/// masks the quoted value after `QFTPPASS=` / `QFTPPASS:` in UART bytes, across chunks.
 class transcript {
  public:
   /// Opens (truncates) `path`; throws std::runtime_error naming the path when it cannot.
@@ -26,6 +42,7 @@ class transcript {
  private:
   std::ofstream out_;
   const clock& clock_;
+  std::map<std::pair<int, bool>, secret_masker> maskers_;  // per module and direction
 };
 
 /// Bytes as a JSON string value (with quotes), each byte one Latin-1 code point.

@@ -34,28 +34,28 @@ class data_mode_handler {
 
 /// The settings of a module that AT commands change, with their power-up values.
 struct settings {
-  bool verbose = true;    ///< ATV1: text results; ATV0: numeric
-  bool quiet = false;     ///< ATQ1: no result codes
-  int cmee = 0;           ///< AT+CMEE: 0 ERROR, 1 numeric, 2 verbose
-  int s0 = 0;             ///< rings before auto-answer
-  int s7 = 60;            ///< connection completion timeout (s)
-  int s8 = 2;             ///< comma dial modifier time (s)
-  int s10 = 15;           ///< automatic disconnect delay (1/10 s)
-  int s12 = 50;           ///< escape guard time (1/50 s)
-  int ifc_rx = 0;         ///< AT+IFC <dce_by_dte>: 2 = RTS
-  int ifc_tx = 0;         ///< AT+IFC <dte_by_dce>: 2 = CTS
-  int creg = 0;           ///< AT+CREG <n>
-  int cgreg = 0;          ///< AT+CGREG <n>
-  int cfun = 1;           ///< AT+CFUN <fun>
-  bool attached = true;   ///< AT+CGATT: attached to the packet domain
-  int ipr = 115200;       ///< AT+IPR: the UART rate (0 autobaud); kept across restarts
+  bool verbose = true;   ///< ATV1: text results; ATV0: numeric
+  bool quiet = false;    ///< ATQ1: no result codes
+  int cmee = 0;          ///< AT+CMEE: 0 ERROR, 1 numeric, 2 verbose
+  int s0 = 0;            ///< rings before auto-answer
+  int s7 = 60;           ///< connection completion timeout (s)
+  int s8 = 2;            ///< comma dial modifier time (s)
+  int s10 = 15;          ///< automatic disconnect delay (1/10 s)
+  int s12 = 50;          ///< escape guard time (1/50 s)
+  int ifc_rx = 0;        ///< AT+IFC <dce_by_dte>: 2 = RTS
+  int ifc_tx = 0;        ///< AT+IFC <dte_by_dce>: 2 = CTS
+  int creg = 0;          ///< AT+CREG <n>
+  int cgreg = 0;         ///< AT+CGREG <n>
+  int cfun = 1;          ///< AT+CFUN <fun>
+  bool attached = true;  ///< AT+CGATT: attached to the packet domain
+  int ipr = 115200;      ///< AT+IPR: the UART rate (0 autobaud); kept across restarts
 };
 
 /// Timings of the module itself, in simulated time (scaled by the clock).
 struct timing {
-  std::chrono::milliseconds restart{2000};     ///< AT+CFUN=1,1 until the power-up lines
-  std::chrono::milliseconds activate{800};     ///< AT+QIACT until OK
-  std::chrono::milliseconds deactivate{300};   ///< AT+QIDEACT until DEACT OK
+  std::chrono::milliseconds restart{2000};    ///< AT+CFUN=1,1 until the power-up lines
+  std::chrono::milliseconds activate{800};    ///< AT+QIACT until OK
+  std::chrono::milliseconds deactivate{300};  ///< AT+QIDEACT until DEACT OK
 };
 
 /// How a module is made.
@@ -64,7 +64,7 @@ struct options {
   bool power_up_lines = true;  ///< RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready
   unsigned baud = 115200;      ///< AT+IPR's rate at power-up (0: autobaud, no RDY)
   timing times;
-  int id = 0;                  ///< which module of the process, for events
+  int id = 0;  ///< which module of the process, for events
 };
 
 /// One simulated module: the V.250 engine, its command table, unsolicited lines held back
@@ -115,7 +115,9 @@ class module {
   /// power-up lines after the restart time.
   void restart();
   /// Calls `listener` whenever the module restarts, so services return to power-up state.
-  void on_restart(std::function<void()> listener) { restart_listeners_.push_back(std::move(listener)); }
+  void on_restart(std::function<void()> listener) {
+    restart_listeners_.push_back(std::move(listener));
+  }
 
   /// Publishes a state change (`source` names the machine) to the event bus.
   void publish_state(std::string_view source, std::string_view state);
@@ -155,17 +157,17 @@ class module {
   settings settings_;
   net::packet_context context_;
 
-  std::string input_;          // host bytes not yet interpreted
+  std::string input_;  // host bytes not yet interpreted
   bool input_paused_ = false;
-  bool powered_ = false;       // false while restarting: host bytes are dropped
+  bool powered_ = false;          // false while restarting: host bytes are dropped
   std::uint64_t generation_ = 0;  // bumped by restart: stale completions are ignored
 
   // The command line being executed.
   bool busy_ = false;
   std::vector<at::command> line_commands_;
   std::size_t next_command_ = 0;
-  std::string last_body_;      // for A/
-  std::string final_text_;     // a final result other than OK (DEACT OK)
+  std::string last_body_;   // for A/
+  std::string final_text_;  // a final result other than OK (DEACT OK)
   bool no_result_ = false;
   std::vector<std::string> after_final_;
   bool bytes_while_busy_warned_ = false;
@@ -175,8 +177,8 @@ class module {
   // Data mode and the +++ escape.
   data_mode_handler* data_ = nullptr;
   clock::time_point last_rx_{};
-  bool silence_before_ = false;   // the bytes at the head of input_ came after a guard time
-  std::size_t escape_pluses_ = 0; // pluses at the head of input_ held as a possible escape
+  bool silence_before_ = false;    // the bytes at the head of input_ came after a guard time
+  std::size_t escape_pluses_ = 0;  // pluses at the head of input_ held as a possible escape
   boost::asio::steady_timer escape_timer_;
   boost::asio::steady_timer restart_timer_;
 

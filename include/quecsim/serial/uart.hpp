@@ -1,9 +1,9 @@
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,8 +22,7 @@ class uart final : public module::host_port {
   using receiver = std::function<void(std::string_view)>;
 
   /// Reads and writes `master_fd` (duplicated: the caller keeps its own). `baud` 0: no pacing.
-  uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int module_id,
-       unsigned baud);
+  uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int module_id, unsigned baud);
   ~uart() override;
 
   /// Starts reading; every received chunk goes to `on_bytes`.

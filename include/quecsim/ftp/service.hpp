@@ -1,0 +1,89 @@
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "quecsim/ftp/client.hpp"
+#include "quecsim/module/module.hpp"
+#include "quecsim/net/network.hpp"
+
+namespace quecsim::ftp {
+
+/// The FTP service's states, as AT+QFTPSTAT names them.
+enum class service_state { idle, opening, opened, working, transfer, closing, closed };
+
+/// The name AT+QFTPSTAT prints for a state.
+std::string_view state_name(service_state s);
+
+/// Timings of the service itself, in simulated time.
+struct service_timing {
+  /// Between OK and the result line of a command that needs no network (AT+QFTPCFG): a real
+  /// module answers in a separate burst, and drivers split replies on silence.
+  std::chrono::milliseconds local_result{50};
+};
+
+/// The module's FTP service: the fifteen AT+QFTP* commands, their state model and data mode,
+/// over a real FTP client. One per module.
+class service {
+ public:
+  /// Adds the AT+QFTP* commands to `m`'s command table. `net` carries every connection.
+  service(module::module& m, net::network& net, service_timing timing = {});
+  ~service();
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+
+  /// The state AT+QFTPSTAT reports.
+  service_state state() const { return state_; }
+  /// The FTP client underneath (for faults and tests).
+  client& ftp() { return *client_; }
+
+ private:
+  class upload;
+  class download;
+  using inv_ptr = std::shared_ptr<at::invocation>;
+
+  void add_commands();
+  void set_state(service_state s);
+  void reset();
+  // Answers OK now and `+QFTP<name>:<code>` later; false when the state forbids the command
+  // (then the result line already carries the error).
+  bool begin_session_command(const inv_ptr& inv, const std::string& name);
+  void result(const std::string& name, std::int64_t code);
+  void finish_operation(const std::string& name, const ftp::result& r);
+  void after_operation();
+  void open(const std::string& host, std::uint16_t port);
+  void put(const std::string& name, std::uint64_t size, std::chrono::seconds limit);
+  void get(const std::string& name, std::uint64_t limit);
+  void close();
+  void on_unsolicited(int code);
+  transfer_options transfer() const;
+
+  module::module& module_;
+  net::network& net_;
+  service_timing timing_;
+  std::shared_ptr<client> client_;
+  service_state state_ = service_state::idle;
+
+  // Settings the host makes (AT+QFTPUSER/PASS/CFG/PATH) and what it last opened.
+  std::string user_;
+  std::string password_;
+  std::string host_;
+  std::uint16_t port_ = 21;
+  std::string path_;
+  bool passive_ = true;
+  bool binary_ = true;
+  std::uint64_t resume_ = 0;
+  std::string position_ = "/COM/";
+  std::uint64_t last_length_ = 0;
+  std::uint64_t open_attempt_ = 0;  // tells a stale context-activation timer from a live one
+
+  std::unique_ptr<upload> upload_;
+  std::unique_ptr<download> download_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace quecsim::ftp
