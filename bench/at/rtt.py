@@ -8,7 +8,10 @@ so only the six bytes of the answer come back. The floor is bench/at/floor_respo
 here with cc: a C program on a pty pair of its own that answers "\\r\\nOK\\r\\n" to every CR with
 blocking read/write and no other work, i.e. the cost of the kernel's pty plus the client. The
 same Python client measures both, alternating between them in rounds so that load from other
-processes falls on both alike. Target: quecsim's median within 1.5x of the floor's.
+processes falls on both alike. By default the client and both responders are pinned to one
+CPU: otherwise whether the scheduler puts a responder on the client's CPU or another one moves
+the round trip by 15-30 us (a cross-CPU wake-up), more than the code under test costs
+(--no-pin measures that placement too). Target: quecsim's median within 1.5x of the floor's.
 """
 
 import argparse
@@ -59,9 +62,11 @@ def measure(fd, n):
 
 
 class Target:
-    def __init__(self, name, argv, ready):
+    def __init__(self, name, argv, ready, cpus):
         self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     preexec_fn=pin)
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("%s did not start" % name)
@@ -85,7 +90,13 @@ def main():
     parser.add_argument("-n", type=int, default=2000, help="round trips per target (2000)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed round trips (200)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the scheduler place client and responders on any CPU")
     args = parser.parse_args()
+    cpus = None
+    if not args.no_pin:
+        cpus = {min(os.sched_getaffinity(0))}
+        os.sched_setaffinity(0, cpus)
 
     build = tempfile.mkdtemp(prefix="quecsim-bench-")
     try:
@@ -94,10 +105,10 @@ def main():
                        check=True)
         quecsim = Target("quecsim", [args.quecsim, "--ready-json", "--baud", "0",
                                      "--no-power-up-lines"],
-                         lambda line: json.loads(line)["pty"])
+                         lambda line: json.loads(line)["pty"], cpus)
         os.write(quecsim.fd, b"ATE0\r")
         read_exactly(quecsim.fd, b"ATE0\r" + ANSWER)
-        floor = Target("floor (C)", [floor_bin], lambda line: line.decode().strip())
+        floor = Target("floor (C)", [floor_bin], lambda line: line.decode().strip(), cpus)
         targets = [quecsim, floor]
         try:
             for t in targets:
@@ -117,6 +128,8 @@ def main():
     print("client: the same Python loop for both (blocking write, then read exactly 6 bytes)")
     print("floor:  C responder (floor_responder.c): blocking read/write on its own pty master,")
     print("        no event loop, no parsing - the kernel's pty cost plus the client's")
+    print("cpus:   %s" % ("client and responders pinned to CPU %d" % min(cpus) if cpus
+                          else "not pinned (scheduler placement included)"))
     print()
     print("%-10s %10s %10s %10s %10s" % ("", "median us", "p99 us", "mean us", "min us"))
     stats = {}
