@@ -79,17 +79,27 @@ def _environment(extra):
     return env
 
 
+def _shorten(data, around, width=160):
+    """repr() of `data`, cut to `width` bytes around offset `around` when it is long."""
+    if len(data) <= width:
+        return repr(data)
+    start = max(0, min(around - width // 2, len(data) - width))
+    return "%s%r%s (%d bytes)" % ("..." if start else "", data[start:start + width],
+                                  "..." if start + width < len(data) else "", len(data))
+
+
 def _describe(expected, got, complete):
-    """A failure message showing both byte strings and where they part."""
+    """A failure message showing both byte strings (cut around the point where they part)."""
     at = 0
     while at < min(len(expected), len(got)) and expected[at] == got[at]:
         at += 1
-    lines = ["expected: %r" % expected, "received: %r%s" % (got, "" if complete else " (then nothing)")]
+    lines = ["expected: %s" % _shorten(expected, at),
+             "received: %s%s" % (_shorten(got, at), "" if complete else " (then nothing)")]
     if at < len(got):
         lines.append("first difference at byte %d: expected %r, received %r"
                      % (at, expected[at:at + 1], got[at:at + 1]))
     else:
-        lines.append("missing from byte %d: %r" % (at, expected[at:]))
+        lines.append("missing from byte %d: %s" % (at, _shorten(expected[at:], 0)))
     return "\n".join(lines)
 
 
@@ -356,17 +366,26 @@ def record_bytes(record):
     return record["data"].encode("latin-1")
 
 
+def _finish(sim):
+    try:
+        if sim.running():
+            sim.close()
+    finally:
+        sim.kill()
+
+
 POWER_UP_LINES = (b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n"
                   b"\r\nSMS Ready\r\n")
 
 
 class QuecsimTestCase(unittest.TestCase):
-    """A TestCase whose `start()` makes a Quecsim that is killed when the test ends, pass or fail.
-    Tests that want to check a clean exit call `sim.close()` themselves."""
+    """A TestCase whose `start()` makes a Quecsim that is ended when the test ends, pass or fail:
+    with SIGTERM and the exit-code check of close() if the test left it running (so a sanitizer
+    report at exit fails the test), then kill() and its temporary files removed."""
 
     def start(self, *args, **kwargs):
         sim = Quecsim(*args, **kwargs)
-        self.addCleanup(sim.kill)
+        self.addCleanup(_finish, sim)
         return sim
 
     def start_quiet(self, *args, **kwargs):
