@@ -1,12 +1,11 @@
 """The quecsim process: the pty and its --link, reopening, signals, command-line errors."""
 
-import json
 import os
 import signal
 import tempfile
 import unittest
 
-from harness import POWER_UP_LINES, Quecsim, QuecsimTestCase, run_quecsim
+from harness import POWER_UP_LINES, QuecsimTestCase, run_quecsim
 
 
 class ReadyLine(QuecsimTestCase):
