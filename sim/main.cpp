@@ -58,7 +58,9 @@ struct cli_options {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"quecsim: a simulated Quectel GSM module (M10/M95/M33) on a pty", "quecsim"};
   cli_options o;
   app.add_option("--link", o.link, "Make PATH a symlink to the pty (removed on exit)");
@@ -220,6 +222,18 @@ int main(int argc, char** argv) {
     std::cerr << "quecsim: " << e.what() << '\n';
     return exit_usage;
   } catch (const std::exception& e) {
+    std::cerr << "quecsim: " << e.what() << '\n';
+    return exit_runtime;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // Only the command-line setup itself can get here; run() reports everything else.
     std::cerr << "quecsim: " << e.what() << '\n';
     return exit_runtime;
   }

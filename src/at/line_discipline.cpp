@@ -29,9 +29,8 @@ feed_result line_discipline::feed(std::string_view bytes) {
           out.complete = true;
           out.command.repeat = true;
           return out;
-        } else if (c == settings_.s5) {
-          state_ = state::idle;
-        } else if (c != 'A' && c != 'a') {
+        } else if (c == settings_.s5 || (c != 'A' && c != 'a')) {
+          // Backspace over the A, or anything but another A: look for AT again.
           state_ = state::idle;
         }
         break;

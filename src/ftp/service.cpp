@@ -9,7 +9,7 @@ namespace quecsim::ftp {
 namespace {
 
 // Output a GET may queue towards the UART before it stops reading the data connection.
-constexpr std::size_t uart_high_water = 64 * 1024;
+constexpr std::size_t uart_high_water = std::size_t{64} * 1024;
 
 }  // namespace
 

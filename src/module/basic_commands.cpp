@@ -34,7 +34,7 @@ std::string three_digits(int v) {
 }
 
 // An S-register: read answers its value in three digits, write sets it within [0, max].
-void add_register(module& m, int number, int max, std::function<int&()> reg) {
+void add_register(module& m, int number, int max, const std::function<int&()>& reg) {
   at::command_spec s;
   s.name = "S" + std::to_string(number);
   s.test = at::reply({"S" + std::to_string(number) + ": (0-" + std::to_string(max) + ")"});
@@ -49,6 +49,14 @@ void add_register(module& m, int number, int max, std::function<int&()> reg) {
     reg() = std::stoi(a);
     inv->ok();
   };
+  m.commands().add(std::move(s));
+}
+
+// A basic command: only the execute form, with its digits as the argument.
+void add_basic(module& m, const std::string& name, at::handler exec) {
+  at::command_spec s;
+  s.name = name;
+  s.exec = std::move(exec);
   m.commands().add(std::move(s));
 }
 
@@ -92,23 +100,22 @@ void add_basic_commands(module& m) {
   auto& t = m.commands();
   const profile& p = m.config().model;
 
-  t.add({"E", {}, {}, {}, {}, switch_command([&m](bool on) { m.line().echo = on; })});
-  t.add({"V", {}, {}, {}, {}, switch_command([&m](bool on) { m.current().verbose = on; })});
-  t.add({"Q", {}, {}, {}, {}, switch_command([&m](bool on) { m.current().quiet = on; })});
+  add_basic(m, "E", switch_command([&m](bool on) { m.line().echo = on; }));
+  add_basic(m, "V", switch_command([&m](bool on) { m.current().verbose = on; }));
+  add_basic(m, "Q", switch_command([&m](bool on) { m.current().quiet = on; }));
   const at::handler defaults = [&m](const inv_ptr& inv) {
     if (basic_number(inv->cmd()) != 0) return inv->error(cme::incorrect_parameters);
     m.restore_defaults();
     inv->ok();
   };
-  t.add({"Z", {}, {}, {}, {}, defaults});
-  t.add({"&F", {}, {}, {}, {}, defaults});
-  t.add({"I", {}, {}, {}, {}, [&m](const inv_ptr& inv) {
-           if (basic_number(inv->cmd()) != 0) return inv->error(cme::incorrect_parameters);
-           const profile& prof = m.config().model;
-           inv->info(prof.manufacturer + "\r\nQuectel_" + prof.model +
-                     "\r\nRevision: " + prof.revision);
-           inv->ok();
-         }});
+  add_basic(m, "Z", defaults);
+  add_basic(m, "&F", defaults);
+  add_basic(m, "I", [&m](const inv_ptr& inv) {
+    if (basic_number(inv->cmd()) != 0) return inv->error(cme::incorrect_parameters);
+    const profile& prof = m.config().model;
+    inv->info(prof.manufacturer + "\r\nQuectel_" + prof.model + "\r\nRevision: " + prof.revision);
+    inv->ok();
+  });
 
   add_register(m, 0, 255, [&m]() -> int& { return m.current().s0; });
   // S3/S4/S5 live in the line discipline as chars, the one place that uses them.

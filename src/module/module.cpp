@@ -6,8 +6,8 @@ namespace quecsim::module {
 namespace {
 
 // Host bytes the module keeps before it stops reading the UART.
-constexpr std::size_t input_high_water = 16 * 1024;
-constexpr std::size_t input_low_water = 4 * 1024;
+constexpr std::size_t input_high_water = std::size_t{16} * 1024;
+constexpr std::size_t input_low_water = std::size_t{4} * 1024;
 
 constexpr int result_ok = 0;
 constexpr int result_connect = 1;
@@ -403,7 +403,7 @@ void module::fail_line(at::cme code) {
   end_line();
 }
 
-void module::finish_line(std::string final_text, bool no_result) {
+void module::finish_line(const std::string& final_text, bool no_result) {
   if (!no_result) {
     if (final_text.empty()) {
       send_result(result_ok, "OK");

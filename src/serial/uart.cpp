@@ -11,9 +11,9 @@ namespace quecsim::serial {
 namespace {
 
 // Output the module holds before a producer (an FTP download) is told to wait.
-constexpr std::size_t drain_low_water = 16 * 1024;
+constexpr std::size_t drain_low_water = std::size_t{16} * 1024;
 // The largest write handed to the pty at once without pacing.
-constexpr std::size_t unpaced_chunk = 64 * 1024;
+constexpr std::size_t unpaced_chunk = std::size_t{64} * 1024;
 // With pacing, bytes move in slices of about this much line time, so the rate is smooth.
 constexpr auto pace_slice = std::chrono::milliseconds(10);
 

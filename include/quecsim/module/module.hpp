@@ -136,7 +136,7 @@ class module {
   void run_line(const at::line& l);
   void run_next_command();
   void fail_line(at::cme code);
-  void finish_line(std::string final_text, bool no_result);
+  void finish_line(const std::string& final_text, bool no_result);
   void end_line();
   void send_info(std::string_view text);
   void send_result(int code, std::string_view text);
