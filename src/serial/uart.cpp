@@ -92,6 +92,8 @@ void uart::resume_input() {
 
 void uart::write(std::string_view bytes) {
   if (bytes.empty()) return;
+  // Only the bytes not yet handed to the descriptor live here, so growing or compacting this
+  // buffer never moves memory an asynchronous write is reading.
   if (out_pos_ > 0 && out_pos_ >= out_.size() / 2) {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
@@ -101,7 +103,7 @@ void uart::write(std::string_view bytes) {
 }
 
 void uart::do_write() {
-  if (queued() == 0) {
+  if (out_.size() == out_pos_) {
     writing_ = false;
     out_.clear();
     out_pos_ = 0;
@@ -109,12 +111,14 @@ void uart::do_write() {
     return;
   }
   writing_ = true;
-  std::size_t n = std::min(queued(), unpaced_chunk);
+  std::size_t n = std::min(out_.size() - out_pos_, unpaced_chunk);
   if (baud_ != 0) {
     const auto per_slice = std::max<std::size_t>(1, baud_ / 10 * pace_slice.count() / 1000);
     n = std::min(n, per_slice);
   }
-  boost::asio::async_write(fd_, boost::asio::buffer(out_.data() + out_pos_, n),
+  in_flight_.assign(out_, out_pos_, n);
+  out_pos_ += n;
+  boost::asio::async_write(fd_, boost::asio::buffer(in_flight_),
                            [this, alive = std::weak_ptr<bool>(alive_)](auto ec, std::size_t w) {
                              if (alive.expired()) return;
                              on_write(ec, w);
@@ -124,13 +128,14 @@ void uart::do_write() {
 void uart::on_write(const boost::system::error_code& ec, std::size_t n) {
   if (ec) {
     writing_ = false;
+    in_flight_.clear();
     return;
   }
   if (bus_.active()) {
     bus_.publish(
-        {events::kind::uart_tx, module_id_, "uart", std::string_view(out_.data() + out_pos_, n)});
+        {events::kind::uart_tx, module_id_, "uart", std::string_view(in_flight_.data(), n)});
   }
-  out_pos_ += n;
+  in_flight_.clear();
   if (queued() <= drain_low_water) notify_drained();
   if (baud_ == 0) return do_write();
   const auto now = clock::now();

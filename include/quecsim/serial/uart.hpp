@@ -29,7 +29,7 @@ class uart final : public module::host_port {
   void start(receiver on_bytes);
 
   void write(std::string_view bytes) override;
-  std::size_t queued() const override { return out_.size() - out_pos_; }
+  std::size_t queued() const override { return out_.size() - out_pos_ + in_flight_.size(); }
   void when_drained(std::function<void()> ready) override;
   void pause_input() override { paused_ = true; }
   void resume_input() override;
@@ -55,8 +55,9 @@ class uart final : public module::host_port {
   bool paused_ = false;
   boost::asio::steady_timer read_pace_;
 
-  std::string out_;
+  std::string out_;  // bytes waiting to be handed to the descriptor
   std::size_t out_pos_ = 0;
+  std::string in_flight_;  // the bytes of the one write in progress
   bool writing_ = false;
   clock::time_point line_free_{};  // when the paced line has sent all it was given
   boost::asio::steady_timer write_pace_;
