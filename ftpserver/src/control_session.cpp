@@ -111,7 +111,12 @@ void control_session::do_read() {
 void control_session::on_read(const error_code& ec, std::size_t n) {
   reading_ = false;
   if (stopped_) return;
-  if (ec) return stop();  // EOF or reset: the client is gone
+  if (ec == asio::error::eof && !core_.busy()) {
+    // The client sent its last bytes: answer what it sent, then close.
+    peer_eof_ = true;
+    return pump();
+  }
+  if (ec) return stop();  // reset, or gone during a transfer
   core_.feed(std::string_view(read_buf_.data(), n));
   pump();
 }
@@ -142,6 +147,14 @@ void control_session::pump() {
     execute(a);
   }
   if (stopped_) return;
+  if (peer_eof_) {
+    if (core_.busy()) return stop();
+    if (!waiting_ && todo_.empty() && !core_.has_pending() && !close_after_write_) {
+      close_after_write_ = true;
+      if (!writing_ && write_queue_.empty()) close_control();
+    }
+    return;
+  }
   do_read();
 }
 
