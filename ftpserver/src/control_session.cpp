@@ -14,7 +14,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t transfer_buffer = 256 * 1024;
+constexpr std::size_t transfer_buffer = std::size_t{256} * 1024;
 
 std::string address_of(const asio::ip::tcp::socket& s, bool local) {
   error_code ec;

@@ -502,7 +502,7 @@ void protocol::cmd_opts(const std::string& arg, std::vector<action>& out) {
   if (name == "MLST") {
     // Every fact is always sent; accept the request and say which facts are known.
     std::string facts;
-    std::string v = value;
+    const std::string& v = value;
     std::size_t i = 0;
     while (i < v.size()) {
       auto j = v.find(';', i);
