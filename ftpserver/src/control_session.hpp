@@ -60,6 +60,7 @@ class control_session : public std::enable_shared_from_this<control_session> {
   void start_transfer(std::shared_ptr<transfer> x);
   void data_connected();
   void transfer_send();
+  void transfer_sendfile();
   void transfer_receive();
   void pace(std::size_t n, std::function<void()> next);
   void arm_data_idle();
