@@ -351,10 +351,16 @@ class TestLftp(unittest.TestCase):
 
     def test_listing_size_and_file_management(self):
         with Server(files={"a.txt": b"abc", "d/x.bin": b"12345"}) as s:
-            r = lftp(s, "cls -l; quote SIZE d/x.bin; mkdir n; mv a.txt n/b.txt; rm d/x.bin; "
-                        "rmdir d; cls -1 n")
+            r = lftp(s, "cls -l; ls; quote SIZE d/x.bin; mkdir n; mv a.txt n/b.txt; "
+                        "rm d/x.bin; rmdir d; cls -1 n")
             self.assertEqual(r.returncode, 0, r.stderr)
             text = r.stdout.decode()
+            lines = text.splitlines()
+            # cls -l (from MLSD facts), then ls (the LIST text as sent)
+            self.assertRegex(lines[0], r"^-rw\S+ +3 .* a\.txt$")
+            self.assertRegex(lines[1], r"^drwx\S+ +\d+ .* d/$")
+            self.assertRegex(lines[2], r"^-rw-r--r-- +1 owner +group +3 .* a\.txt$")
+            self.assertRegex(lines[3], r"^drwx\S+ +\d+ owner +group +\d+ .* d$")
             self.assertIn("213 5", text)
             self.assertTrue(text.rstrip().endswith("b.txt"), text)
             self.assertEqual(s.read("n/b.txt"), b"abc")
@@ -363,7 +369,8 @@ class TestLftp(unittest.TestCase):
             cmds = s.commands()
             for c in ("MKD n", "RNFR a.txt", "RNTO n/b.txt", "DELE d/x.bin", "RMD d"):
                 self.assertIn(c, cmds)
-            self.assertTrue(any(c.startswith(("MLSD", "LIST")) for c in cmds), cmds)
+            self.assertIn("MLSD", cmds)
+            self.assertIn("LIST", cmds)
 
 
 class TestFaults(unittest.TestCase):
@@ -705,6 +712,32 @@ class TestLimitsAndTimeouts(unittest.TestCase):
             sock = socket.create_connection(("127.0.0.1", s.port))
             self.assertEqual(sock.makefile("rb").read(),
                              b"421 Too many connections. Service temporarily unavailable.\r\n")
+
+    def test_passive_connections_from_another_address_are_refused(self):
+        with Server(files={"a.txt": b"abc"}) as s:
+            c = s.ftp()
+            c.voidcmd("TYPE I")
+            resp = c.sendcmd("PASV")
+            nums = resp[resp.index("(") + 1:resp.index(")")].split(",")
+            port = int(nums[4]) * 256 + int(nums[5])
+            thief = socket.socket()
+            thief.bind(("127.0.0.2", 0))  # loopback, but not the client's address
+            thief.settimeout(5)
+            thief.connect(("127.0.0.1", port))
+            try:
+                self.assertEqual(thief.recv(10), b"")  # closed by the server, nothing sent
+            except ConnectionResetError:
+                pass
+            thief.close()
+            d = socket.create_connection(("127.0.0.1", port))
+            self.assertEqual(c.sendcmd("RETR a.txt")[:4], "150 ")
+            self.assertEqual(d.makefile("rb").read(), b"abc")
+            d.close()
+            self.assertEqual(c.voidresp(), "226 Transfer complete.")
+            with self.assertRaisesRegex(ftplib.error_perm, "^501 Rejected data connection to "
+                                                            "foreign address 127.0.0.2:"):
+                c.sendcmd("PORT 127,0,0,2,200,10")
+            c.quit()
 
     def test_port_to_another_address_is_refused(self):
         with Server() as s:
