@@ -507,14 +507,18 @@ void control_session::transfer_send() {
   if (x.what == transfer::kind::send_file && !x.ascii && x.fault == transfer::fault_kind::none &&
       x.bytes_per_second == 0 && x.latency.count() == 0)
     return transfer_sendfile();
-  // Fill `out_` with the next slice: file bytes or the listing, converted for TYPE A.
+  // Fill `out_` with the next slice: file bytes or the listing, converted for TYPE A. With a
+  // bandwidth limit a slice is about a tenth of a second's worth, so pacing stays smooth.
+  std::size_t want = buf_.size();
+  if (x.bytes_per_second > 0)
+    want = std::min<std::size_t>(want, std::max<std::uint64_t>(1, x.bytes_per_second / 10));
   out_.clear();
   if (x.what == transfer::kind::send_bytes) {
-    std::size_t n = std::min(buf_.size(), x.bytes.size() - bytes_offset_);
+    std::size_t n = std::min(want, x.bytes.size() - bytes_offset_);
     out_.assign(x.bytes, bytes_offset_, n);
     bytes_offset_ += n;
   } else {
-    auto got = ::read(x.file.get(), buf_.data(), buf_.size());
+    auto got = ::read(x.file.get(), buf_.data(), want);
     if (got < 0) {
       close_data();
       finish_transfer(transfer_result::local_error);
@@ -535,25 +539,8 @@ void control_session::transfer_send() {
   }
   bool drop = false;
   if (x.fault == transfer::fault_kind::drop && moved_ + out_.size() >= x.drop_after) {
-    out_.resize(x.drop_after - moved_);
+    out_.resize(x.drop_after - moved_);  // the rest of this slice is never sent
     drop = true;
-  }
-  if (x.bytes_per_second > 0) {
-    // Keep slices to about a tenth of a second so pacing stays smooth.
-    std::size_t slice = std::max<std::uint64_t>(1, x.bytes_per_second / 10);
-    if (out_.size() > slice) {
-      if (x.what == transfer::kind::send_bytes) {
-        bytes_offset_ -= out_.size() - slice;
-      } else if (!x.ascii) {
-        ::lseek(x.file.get(), -static_cast<off_t>(out_.size() - slice), SEEK_CUR);
-      } else {
-        slice = out_.size();  // converted text cannot be rewound: send it whole
-      }
-      if (slice < out_.size()) {
-        out_.resize(slice);
-        drop = drop && moved_ + slice >= x.drop_after;
-      }
-    }
   }
   auto write = [self = shared_from_this(), drop, gen = xfer_gen_] {
     if (gen != self->xfer_gen_ || !self->data_) return;

@@ -739,6 +739,20 @@ class TestLimitsAndTimeouts(unittest.TestCase):
                 c.sendcmd("PORT 127,0,0,2,200,10")
             c.quit()
 
+    def test_running_out_of_descriptors_keeps_serving_and_recovers(self):
+        with Server(nofile=48, files={"a.txt": b"abc"}) as s:
+            bystander = s.ftp()
+            flood = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(80)]
+            self.assertEqual(bystander.sendcmd("NOOP"), "200 NOOP command successful.")
+            for f in flood:
+                f.close()
+            fresh = s.ftp()
+            got = io.BytesIO()
+            fresh.retrbinary("RETR a.txt", got.write)
+            self.assertEqual(got.getvalue(), b"abc")
+            fresh.quit()
+            bystander.quit()
+
     def test_port_to_another_address_is_refused(self):
         with Server() as s:
             c = s.ftp()
