@@ -54,7 +54,8 @@ void control_session::run() {
     switch (k) {
       case record_kind::command:
         record_->commands.emplace_back(text);
-        if (text.size() > 5 && (text.substr(0, 5) == "USER " || text.substr(0, 5) == "user "))
+        if (text.size() > 5 && text[4] == ' ' && (text[0] | 0x20) == 'u' &&
+            (text[1] | 0x20) == 's' && (text[2] | 0x20) == 'e' && (text[3] | 0x20) == 'r')
           record_->user = std::string(text.substr(5));
         break;
       case record_kind::reply:
