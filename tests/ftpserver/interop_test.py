@@ -349,6 +349,21 @@ class TestLftp(unittest.TestCase):
             cmds = s.commands()
             self.assertTrue("REST 200000" in cmds or "APPE up.bin" in cmds, cmds)
 
+    def test_mirror_a_tree_down_and_up(self):
+        tree = {"top.txt": b"top\n", "a/one.bin": BLOB[:70000], "a/b/two.bin": BLOB[5:9000],
+                "a/b/c/empty": b"", "z.txt": TEXT_LF[:500]}
+        with Server(files=tree) as s:
+            down = os.path.join(s.base, "down")
+            r = lftp(s, "mirror / %s" % down)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for name, data in tree.items():
+                with open(os.path.join(down, name), "rb") as f:
+                    self.assertEqual(f.read(), data, name)
+            r = lftp(s, "mirror -R %s /copy" % down)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for name, data in tree.items():
+                self.assertEqual(s.read("copy/" + name), data, name)
+
     def test_listing_size_and_file_management(self):
         with Server(files={"a.txt": b"abc", "d/x.bin": b"12345"}) as s:
             r = lftp(s, "cls -l; ls; quote SIZE d/x.bin; mkdir n; mv a.txt n/b.txt; "
