@@ -256,6 +256,7 @@ TEST_CASE("anonymous beside configured users is read-only") {
     REQUIRE(f.say(c) == "550 Not enough privileges.\r\n");
   }
   REQUIRE(fs::exists(f.dir / "a.txt"));
+  REQUIRE(f.say("MLST a.txt").find(";perm=r;") != std::string::npos);
 }
 
 TEST_CASE("a user's home folder becomes its root") {
