@@ -20,7 +20,9 @@ constexpr int exit_runtime = 3;  // could not listen (address in use, ...)
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   namespace ftpd = quecsim::ftpd;
   CLI::App app{"quecsim-ftpd: the bundled FTP server of quecsim, for tests"};
   ftpd::config cfg;
@@ -137,4 +139,15 @@ int main(int argc, char** argv) {
   }
   io.run();
   return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "quecsim-ftpd: " << e.what() << "\n";
+    return exit_runtime;
+  }
 }

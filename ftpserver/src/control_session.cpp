@@ -1,5 +1,6 @@
 #include "control_session.hpp"
 
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,7 +15,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t transfer_buffer = 256 * 1024;
+constexpr std::size_t transfer_buffer = std::size_t{256} * 1024;
 
 std::string address_of(const asio::ip::tcp::socket& s, bool local) {
   error_code ec;
@@ -44,13 +45,17 @@ control_session::control_session(tcp::socket socket, std::shared_ptr<server_stat
       pace_timer_(socket_.get_executor()) {}
 
 void control_session::run() {
+  // Replies are small and come in pairs (150 then 226): no Nagle wait between them.
+  error_code nd;
+  socket_.set_option(tcp::no_delay(true), nd);
   // The observer keeps records and feeds the server's observer; it must not outlive us, and
   // the core is a member, so a raw capture is safe.
   core_.set_observer([this](record_kind k, std::string_view text) {
     switch (k) {
       case record_kind::command:
         record_->commands.emplace_back(text);
-        if (text.size() > 5 && (text.substr(0, 5) == "USER " || text.substr(0, 5) == "user "))
+        if (text.size() > 5 && text[4] == ' ' && (text[0] | 0x20) == 'u' &&
+            (text[1] | 0x20) == 's' && (text[2] | 0x20) == 'e' && (text[3] | 0x20) == 'r')
           record_->user = std::string(text.substr(5));
         break;
       case record_kind::reply:
@@ -111,7 +116,12 @@ void control_session::do_read() {
 void control_session::on_read(const error_code& ec, std::size_t n) {
   reading_ = false;
   if (stopped_) return;
-  if (ec) return stop();  // EOF or reset: the client is gone
+  if (ec == asio::error::eof && !core_.busy()) {
+    // The client sent its last bytes: answer what it sent, then close.
+    peer_eof_ = true;
+    return pump();
+  }
+  if (ec) return stop();  // reset, or gone during a transfer
   core_.feed(std::string_view(read_buf_.data(), n));
   pump();
 }
@@ -142,6 +152,14 @@ void control_session::pump() {
     execute(a);
   }
   if (stopped_) return;
+  if (peer_eof_) {
+    if (core_.busy()) return stop();
+    if (!waiting_ && todo_.empty() && !core_.has_pending() && !close_after_write_) {
+      close_after_write_ = true;
+      if (!writing_ && write_queue_.empty()) close_control();
+    }
+    return;
+  }
   do_read();
 }
 
@@ -431,6 +449,7 @@ void control_session::arm_data_idle() {
 
 void control_session::pace(std::size_t n, std::function<void()> next) {
   auto& x = *xfer_;
+  if (x.bytes_per_second == 0 && x.latency.count() == 0) return next();  // the common case
   auto due = std::chrono::steady_clock::now();
   (void)n;
   if (x.bytes_per_second > 0)
@@ -447,16 +466,60 @@ void control_session::pace(std::size_t n, std::function<void()> next) {
       });
 }
 
+void control_session::transfer_sendfile() {
+  // Binary file, no shaping or drop: the kernel copies file to socket (as pyftpdlib does).
+  // A bounded burst per turn keeps other sessions served, then wait until writable again.
+  auto& x = *xfer_;
+  error_code ec;
+  if (!data_->non_blocking()) data_->non_blocking(true, ec);
+  for (int burst = 0; burst < 16; ++burst) {
+    auto n = ::sendfile(data_->native_handle(), x.file.get(), nullptr, transfer_buffer * 4);
+    if (n > 0) {
+      moved_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      data_->shutdown(tcp::socket::shutdown_send, ec);
+      close_data();
+      finish_transfer(transfer_result::ok);
+      return pump();
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EINTR) continue;
+    const bool peer = errno == EPIPE || errno == ECONNRESET;
+    close_data();
+    finish_transfer(peer ? transfer_result::peer_closed : transfer_result::local_error);
+    return pump();
+  }
+  data_->async_wait(tcp::socket::wait_write,
+                    [self = shared_from_this(), gen = xfer_gen_](const error_code& e) {
+                      if (self->stopped_ || gen != self->xfer_gen_ || !self->data_) return;
+                      if (e) {
+                        self->close_data();
+                        self->finish_transfer(transfer_result::peer_closed);
+                        return self->pump();
+                      }
+                      self->transfer_sendfile();
+                    });
+}
+
 void control_session::transfer_send() {
   auto& x = *xfer_;
-  // Fill `out_` with the next slice: file bytes or the listing, converted for TYPE A.
+  if (x.what == transfer::kind::send_file && !x.ascii && x.fault == transfer::fault_kind::none &&
+      x.bytes_per_second == 0 && x.latency.count() == 0)
+    return transfer_sendfile();
+  // Fill `out_` with the next slice: file bytes or the listing, converted for TYPE A. With a
+  // bandwidth limit a slice is about a tenth of a second's worth, so pacing stays smooth.
+  std::size_t want = buf_.size();
+  if (x.bytes_per_second > 0)
+    want = std::min<std::size_t>(want, std::max<std::uint64_t>(1, x.bytes_per_second / 10));
   out_.clear();
   if (x.what == transfer::kind::send_bytes) {
-    std::size_t n = std::min(buf_.size(), x.bytes.size() - bytes_offset_);
+    std::size_t n = std::min(want, x.bytes.size() - bytes_offset_);
     out_.assign(x.bytes, bytes_offset_, n);
     bytes_offset_ += n;
   } else {
-    auto got = ::read(x.file.get(), buf_.data(), buf_.size());
+    auto got = ::read(x.file.get(), buf_.data(), want);
     if (got < 0) {
       close_data();
       finish_transfer(transfer_result::local_error);
@@ -477,25 +540,8 @@ void control_session::transfer_send() {
   }
   bool drop = false;
   if (x.fault == transfer::fault_kind::drop && moved_ + out_.size() >= x.drop_after) {
-    out_.resize(x.drop_after - moved_);
+    out_.resize(x.drop_after - moved_);  // the rest of this slice is never sent
     drop = true;
-  }
-  if (x.bytes_per_second > 0) {
-    // Keep slices to about a tenth of a second so pacing stays smooth.
-    std::size_t slice = std::max<std::uint64_t>(1, x.bytes_per_second / 10);
-    if (out_.size() > slice) {
-      if (x.what == transfer::kind::send_bytes) {
-        bytes_offset_ -= out_.size() - slice;
-      } else if (!x.ascii) {
-        ::lseek(x.file.get(), -static_cast<off_t>(out_.size() - slice), SEEK_CUR);
-      } else {
-        slice = out_.size();  // converted text cannot be rewound: send it whole
-      }
-      if (slice < out_.size()) {
-        out_.resize(slice);
-        drop = drop && moved_ + slice >= x.drop_after;
-      }
-    }
   }
   auto write = [self = shared_from_this(), drop, gen = xfer_gen_] {
     if (gen != self->xfer_gen_ || !self->data_) return;

@@ -60,6 +60,7 @@ class control_session : public std::enable_shared_from_this<control_session> {
   void start_transfer(std::shared_ptr<transfer> x);
   void data_connected();
   void transfer_send();
+  void transfer_sendfile();
   void transfer_receive();
   void pace(std::size_t n, std::function<void()> next);
   void arm_data_idle();
@@ -75,6 +76,7 @@ class control_session : public std::enable_shared_from_this<control_session> {
   // control reading and the action queue
   std::array<char, 4096> read_buf_{};
   bool reading_ = false;
+  bool peer_eof_ = false;  // the client half-closed: finish answering, then close
   std::deque<action> todo_;
   bool waiting_ = false;  // a delay or an asynchronous step holds the queue
   boost::asio::steady_timer delay_timer_;

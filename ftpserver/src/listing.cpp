@@ -36,7 +36,7 @@ std::string list_line(const std::string& name, const std::filesystem::path& real
   return head + name + "\r\n";
 }
 
-std::string mlsx_line(const std::string& name, const std::filesystem::path& real) {
+std::string mlsx_line(const std::string& name, const std::filesystem::path& real, bool writable) {
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0) return {};
   std::tm tm{};
@@ -48,7 +48,8 @@ std::string mlsx_line(const std::string& name, const std::filesystem::path& real
   char facts[256];
   std::snprintf(facts, sizeof facts, "type=%s;size=%llu;modify=%s;perm=%s;unique=%llxg%llx;",
                 type.c_str(), static_cast<unsigned long long>(st.st_size), when,
-                S_ISDIR(st.st_mode) ? "elcmp" : "radfw", static_cast<unsigned long long>(st.st_dev),
+                S_ISDIR(st.st_mode) ? (writable ? "elcmp" : "el") : (writable ? "radfw" : "r"),
+                static_cast<unsigned long long>(st.st_dev),
                 static_cast<unsigned long long>(st.st_ino));
   return std::string(facts) + " " + name + "\r\n";
 }

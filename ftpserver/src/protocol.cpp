@@ -502,7 +502,7 @@ void protocol::cmd_opts(const std::string& arg, std::vector<action>& out) {
   if (name == "MLST") {
     // Every fact is always sent; accept the request and say which facts are known.
     std::string facts;
-    std::string v = value;
+    const std::string& v = value;
     std::size_t i = 0;
     while (i < v.size()) {
       auto j = v.find(';', i);
@@ -1096,7 +1096,7 @@ void protocol::listing(const std::string& raw, std::vector<action>& out, int sty
       if (!r) continue;
       if (style == 0) body += list_line(n, *r);
       if (style == 1) body += n + "\r\n";
-      if (style == 2) body += mlsx_line(n, *r);
+      if (style == 2) body += mlsx_line(n, *r, can_write_);
     }
   } else if (fs::exists(*real, ec)) {
     if (style == 2) return reply(out, "501 No such directory.");
@@ -1130,7 +1130,7 @@ void protocol::cmd_mlst(const std::string& arg, std::vector<action>& out) {
   if (!real) return;
   std::error_code ec;
   if (!fs::exists(*real, ec)) return reply(out, "550 No such file or directory.");
-  auto line = mlsx_line(vpath, *real);
+  auto line = mlsx_line(vpath, *real, can_write_);
   reply(out, "250-Listing " + vpath + "\r\n " + line + "250 End MLST.");
 }
 

@@ -50,8 +50,13 @@ void do_accept(const std::shared_ptr<server_state>& st) {
     if (!st->running) return;
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      // Out of descriptors and the like: keep serving those already here.
-      return do_accept(st);
+      // Out of descriptors and the like: keep serving those already here, and try again a
+      // little later rather than spinning on the same error.
+      st->retry_timer.expires_after(std::chrono::milliseconds(50));
+      st->retry_timer.async_wait([st](const error_code& e) {
+        if (!e && st->running) do_accept(st);
+      });
+      return;
     }
     error_code rec;
     auto peer = s.remote_endpoint(rec);
@@ -123,6 +128,7 @@ void server::stop() {
   st.running = false;
   error_code ec;
   st.acceptor.close(ec);
+  st.retry_timer.cancel();
   auto sessions = st.sessions;
   for (const auto& s : sessions) s->stop();
   st.sessions.clear();

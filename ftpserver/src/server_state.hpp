@@ -23,7 +23,8 @@ struct server_state {
         cfg(std::move(c)),
         own_clock(1.0),
         clk(external ? external : &own_clock),
-        acceptor(i) {}
+        acceptor(i),
+        retry_timer(i) {}
 
   boost::asio::io_context& io;
   config cfg;
@@ -33,6 +34,7 @@ struct server_state {
   fault_book faults;
   file_locks locks;
   boost::asio::ip::tcp::acceptor acceptor;
+  boost::asio::steady_timer retry_timer;  ///< accept retry after an error (EMFILE, ...)
   bool running = false;
   std::uint64_t next_id = 1;
   std::set<std::shared_ptr<control_session>> sessions;

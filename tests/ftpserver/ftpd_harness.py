@@ -18,7 +18,7 @@ class Server:
     """quecsim-ftpd in a child process. `with Server(...) as s:` starts it and, on exit,
     stops it with SIGTERM and checks that it ended cleanly (exit status 0)."""
 
-    def __init__(self, *args, root=None, files=None):
+    def __init__(self, *args, root=None, files=None, nofile=None):
         if not FTPD or not os.access(FTPD, os.X_OK):
             raise RuntimeError("QUECSIM_FTPD must name the quecsim-ftpd executable")
         self.args = list(args)
@@ -37,11 +37,19 @@ class Server:
         self.record = os.path.join(self.base, "record.jsonl")
         self.proc = None
         self.port = None
+        self.nofile = nofile
 
     def __enter__(self):
         cmd = [FTPD, "--root", self.root, "--port", "0", "--ready-json", "--record",
                self.record] + self.args
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        limit = None
+        if self.nofile:
+            import resource
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=limit)
         line = self.proc.stdout.readline()
         if not line:
             err = self.proc.stderr.read().decode()

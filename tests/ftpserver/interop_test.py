@@ -349,12 +349,33 @@ class TestLftp(unittest.TestCase):
             cmds = s.commands()
             self.assertTrue("REST 200000" in cmds or "APPE up.bin" in cmds, cmds)
 
+    def test_mirror_a_tree_down_and_up(self):
+        tree = {"top.txt": b"top\n", "a/one.bin": BLOB[:70000], "a/b/two.bin": BLOB[5:9000],
+                "a/b/c/empty": b"", "z.txt": TEXT_LF[:500]}
+        with Server(files=tree) as s:
+            down = os.path.join(s.base, "down")
+            r = lftp(s, "mirror / %s" % down)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for name, data in tree.items():
+                with open(os.path.join(down, name), "rb") as f:
+                    self.assertEqual(f.read(), data, name)
+            r = lftp(s, "mirror -R %s /copy" % down)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for name, data in tree.items():
+                self.assertEqual(s.read("copy/" + name), data, name)
+
     def test_listing_size_and_file_management(self):
         with Server(files={"a.txt": b"abc", "d/x.bin": b"12345"}) as s:
-            r = lftp(s, "cls -l; quote SIZE d/x.bin; mkdir n; mv a.txt n/b.txt; rm d/x.bin; "
-                        "rmdir d; cls -1 n")
+            r = lftp(s, "cls -l; ls; quote SIZE d/x.bin; mkdir n; mv a.txt n/b.txt; "
+                        "rm d/x.bin; rmdir d; cls -1 n")
             self.assertEqual(r.returncode, 0, r.stderr)
             text = r.stdout.decode()
+            lines = text.splitlines()
+            # cls -l (from MLSD facts), then ls (the LIST text as sent)
+            self.assertRegex(lines[0], r"^-rw\S+ +3 .* a\.txt$")
+            self.assertRegex(lines[1], r"^drwx\S+ +\d+ .* d/$")
+            self.assertRegex(lines[2], r"^-rw-r--r-- +1 owner +group +3 .* a\.txt$")
+            self.assertRegex(lines[3], r"^drwx\S+ +\d+ owner +group +\d+ .* d$")
             self.assertIn("213 5", text)
             self.assertTrue(text.rstrip().endswith("b.txt"), text)
             self.assertEqual(s.read("n/b.txt"), b"abc")
@@ -363,7 +384,8 @@ class TestLftp(unittest.TestCase):
             cmds = s.commands()
             for c in ("MKD n", "RNFR a.txt", "RNTO n/b.txt", "DELE d/x.bin", "RMD d"):
                 self.assertIn(c, cmds)
-            self.assertTrue(any(c.startswith(("MLSD", "LIST")) for c in cmds), cmds)
+            self.assertIn("MLSD", cmds)
+            self.assertIn("LIST", cmds)
 
 
 class TestFaults(unittest.TestCase):
@@ -638,9 +660,16 @@ class TestConfinement(unittest.TestCase):
                 sock, f = s.raw()
                 sock.sendall(j)
                 sock.shutdown(socket.SHUT_WR)
-                while f.readline():
-                    pass  # every line answered, then closed by us
+                lines = []
+                while len(lines) < 10000:
+                    line = f.readline()
+                    if not line:
+                        break
+                    lines.append(line)
                 sock.close()
+                if j.startswith(b"PORT"):
+                    # Half-closed after four lines: four answers, then the server closes.
+                    self.assertEqual(lines, [b"530 Log in with USER and PASS first.\r\n"] * 4)
             sock, f = s.raw()
             sock.sendall(b"B" * 5000 + b"\r\nNOOP\r\n")
             self.assertEqual(f.readline(), b"500 Command too long.\r\n")
@@ -698,6 +727,46 @@ class TestLimitsAndTimeouts(unittest.TestCase):
             sock = socket.create_connection(("127.0.0.1", s.port))
             self.assertEqual(sock.makefile("rb").read(),
                              b"421 Too many connections. Service temporarily unavailable.\r\n")
+
+    def test_passive_connections_from_another_address_are_refused(self):
+        with Server(files={"a.txt": b"abc"}) as s:
+            c = s.ftp()
+            c.voidcmd("TYPE I")
+            resp = c.sendcmd("PASV")
+            nums = resp[resp.index("(") + 1:resp.index(")")].split(",")
+            port = int(nums[4]) * 256 + int(nums[5])
+            thief = socket.socket()
+            thief.bind(("127.0.0.2", 0))  # loopback, but not the client's address
+            thief.settimeout(5)
+            thief.connect(("127.0.0.1", port))
+            try:
+                self.assertEqual(thief.recv(10), b"")  # closed by the server, nothing sent
+            except ConnectionResetError:
+                pass
+            thief.close()
+            d = socket.create_connection(("127.0.0.1", port))
+            self.assertEqual(c.sendcmd("RETR a.txt")[:4], "150 ")
+            self.assertEqual(d.makefile("rb").read(), b"abc")
+            d.close()
+            self.assertEqual(c.voidresp(), "226 Transfer complete.")
+            with self.assertRaisesRegex(ftplib.error_perm, "^501 Rejected data connection to "
+                                                            "foreign address 127.0.0.2:"):
+                c.sendcmd("PORT 127,0,0,2,200,10")
+            c.quit()
+
+    def test_running_out_of_descriptors_keeps_serving_and_recovers(self):
+        with Server(nofile=48, files={"a.txt": b"abc"}) as s:
+            bystander = s.ftp()
+            flood = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(80)]
+            self.assertEqual(bystander.sendcmd("NOOP"), "200 NOOP command successful.")
+            for f in flood:
+                f.close()
+            fresh = s.ftp()
+            got = io.BytesIO()
+            fresh.retrbinary("RETR a.txt", got.write)
+            self.assertEqual(got.getvalue(), b"abc")
+            fresh.quit()
+            bystander.quit()
 
     def test_port_to_another_address_is_refused(self):
         with Server() as s:

@@ -256,6 +256,7 @@ TEST_CASE("anonymous beside configured users is read-only") {
     REQUIRE(f.say(c) == "550 Not enough privileges.\r\n");
   }
   REQUIRE(fs::exists(f.dir / "a.txt"));
+  REQUIRE(f.say("MLST a.txt").find(";perm=r;") != std::string::npos);
 }
 
 TEST_CASE("a user's home folder becomes its root") {
@@ -546,7 +547,7 @@ TEST_CASE("RETR answers 150, runs a transfer and 226 ends it") {
   REQUIRE(f.say("RETR a.txt") == "425 Use PORT or PASV first.\r\n");
 }
 
-TEST_CASE("during a transfer only ABOR, STAT, QUIT and NOOP run; the rest wait") {
+TEST_CASE("during a transfer only ABOR, STAT, QUIT and NOOP run, the rest wait") {
   fixture f;
   f.login();
   f.passive();
@@ -687,7 +688,7 @@ TEST_CASE("MKD and RMD create and remove folders") {
   REQUIRE(f.say("RMD a.txt") == "550 No such directory.\r\n");
 }
 
-TEST_CASE("RNFR then RNTO renames; RNTO alone is a bad sequence") {
+TEST_CASE("RNFR then RNTO renames, RNTO alone is a bad sequence") {
   fixture f;
   f.login();
   REQUIRE(f.say("RNTO b.txt") == "503 Bad sequence of commands: use RNFR first.\r\n");
@@ -741,7 +742,7 @@ TEST_CASE("MLST answers on the control connection") {
   REQUIRE(f.say("MLST nope") == "550 No such file or directory.\r\n");
 }
 
-TEST_CASE("ABOR without a transfer says so; during one it aborts with 426 then 226") {
+TEST_CASE("ABOR without a transfer says so, during one it aborts with 426 then 226") {
   fixture f;
   f.login();
   REQUIRE(f.say("ABOR") == "225 No transfer to abort.\r\n");
@@ -758,7 +759,7 @@ TEST_CASE("ABOR without a transfer says so; during one it aborts with 426 then 2
   REQUIRE_FALSE(f.p->busy());
 }
 
-TEST_CASE("QUIT says goodbye and closes; during a transfer it waits for the end") {
+TEST_CASE("QUIT says goodbye and closes, during a transfer it waits for the end") {
   fixture f;
   f.login();
   f.passive();

@@ -346,7 +346,9 @@ class protocol {
 
 /// One line of `ls -l`-style listing (CRLF-terminated) for `name` with status `st`.
 std::string list_line(const std::string& name, const std::filesystem::path& real);
-/// One MLSD/MLST fact line (CRLF-terminated, no leading space) for `name`.
-std::string mlsx_line(const std::string& name, const std::filesystem::path& real);
+/// One MLSD/MLST fact line (CRLF-terminated, no leading space) for `name`; the perm fact
+/// says what this session may do (`writable`: the user has write access).
+std::string mlsx_line(const std::string& name, const std::filesystem::path& real,
+                      bool writable = true);
 
 }  // namespace quecsim::ftpd

@@ -1,0 +1,2 @@
+// Proves the header compiles on its own.
+#include "quecsim/ftpd/config.hpp"
