@@ -113,7 +113,8 @@ void client::drop_data() {
   dir_ = direction::none;
   sink_ = nullptr;
   source_ = nullptr;
-  prelim_ = data_connected_ = started_ = data_eof_ = cancelling_ = false;
+  prelim_ = data_connected_ = started_ = data_eof_ = cancelling_ = data_reading_ = false;
+  shutting_down_ = false;
   final_.reset();
 }
 
@@ -240,7 +241,7 @@ void client::handle_reply(const reply& r) {
     return;
   }
   if (r.code == 421) {
-    if (op_running_) return fail(error::control_closed);
+    if (op_running_) return fail(from_reply(r.code));
     return notify_unsolicited(from_reply(r.code));
   }
   publish(events::kind::warning, "unexpected reply ignored");
@@ -477,7 +478,8 @@ void client::maybe_start() {
 }
 
 void client::do_data_read() {
-  if (!data_ || data_eof_) return;
+  if (!data_ || data_eof_ || data_reading_) return;  // a second ready() is harmless
+  data_reading_ = true;
   arm_data_timer(timeouts_.data);
   data_->async_read_some(asio::buffer(data_buf_),
                          [self = shared_from_this(), data = data_](error_code ec, std::size_t n) {
@@ -487,6 +489,7 @@ void client::do_data_read() {
 }
 
 void client::on_data_read(error_code ec, std::size_t n) {
+  data_reading_ = false;
   data_timer_.cancel();
   if (ec == asio::error::eof) {
     data_eof_ = true;
@@ -505,7 +508,8 @@ void client::on_data_read(error_code ec, std::size_t n) {
 }
 
 void client::write(const char* bytes, std::size_t n, written w) {
-  if (!op_running_ || dir_ != direction::upload || !started_ || !data_ || data_eof_) {
+  if (!op_running_ || dir_ != direction::upload || !started_ || !data_ || data_eof_ ||
+      shutting_down_) {
     asio::post(io_, [w = std::move(w)] { w(error::unknown); });
     return;
   }
@@ -528,7 +532,8 @@ void client::write(const char* bytes, std::size_t n, written w) {
 }
 
 void client::finish_upload() {
-  if (!op_running_ || dir_ != direction::upload || !data_ || data_eof_) return;
+  if (!op_running_ || dir_ != direction::upload || !data_ || data_eof_ || shutting_down_) return;
+  shutting_down_ = true;
   arm_data_timer(timeouts_.data);
   auto data = data_;
   data_->async_shutdown_send([self = shared_from_this(), data](error_code ec) {
@@ -542,9 +547,16 @@ void client::finish_upload() {
 }
 
 void client::cancel_transfer() {
-  if (!op_running_ || dir_ == direction::none || !started_) return;
+  if (!op_running_ || dir_ == direction::none || !started_ || cancelling_) return;
   cancelling_ = true;
+  if (dir_ == direction::upload) {
+    // Bytes already taken were counted as sent: let them reach the server, then end the
+    // file there (what +++ or the <time> limit of AT+QFTPPUT mean).
+    return finish_upload();
+  }
+  // Forget the connection too, so its aborted read or write is not taken for a failure.
   if (data_) data_->close();
+  data_.reset();
   data_eof_ = true;
   maybe_finish_transfer();
 }
