@@ -267,6 +267,7 @@ void client::open(open_options options, done d) {
         if (gen != self->gen_) return;
         self->on_connected(ec);
       });
+  ctrl_->set_role("ftp-control");
   arm_reply_timer(timeouts_.connect);
 }
 
@@ -432,6 +433,7 @@ void client::open_data(std::function<void()> next) {
                              }
                              self->data_timer_.cancel();
                              self->data_connected_ = true;
+                             self->data_->set_role("ftp-data");
                              next();
                            });
     });
@@ -455,6 +457,7 @@ void client::open_data(std::function<void()> next) {
         self->data_ = std::move(c);
         self->data_timer_.cancel();
         self->data_connected_ = true;
+        self->data_->set_role("ftp-data");
         self->maybe_start();
       });
   command("PORT " + format_port(local.to_string(), listener_->local_endpoint().port()),

@@ -286,3 +286,18 @@ TEST_CASE("client answers -3 while an operation runs", "[ftp][py]") {
   CHECK(first->code == 0);
   CHECK(second->code == -3);
 }
+
+TEST_CASE("client names its connections for faults to pick", "[ftp][py]") {
+  py_fixture f;
+  write_file(f.dir.path() / "big.bin", pattern(256 * 1024));
+  REQUIRE(f.r.open().code == 0);
+  string_sink sink(f.r.io);
+  std::vector<std::string> roles;
+  sink.on_chunk = [&] {
+    if (sink.chunks != 1) return;
+    for (const auto& c : f.r.network->connections()) roles.push_back(c->role());
+  };
+  CHECK(get(f.r, "big.bin", {}, sink).code == 0);
+  std::sort(roles.begin(), roles.end());
+  CHECK(roles == std::vector<std::string>{"ftp-control", "ftp-data"});
+}
