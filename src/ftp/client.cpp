@@ -412,11 +412,14 @@ void client::start_transfer(std::string verb, std::string name, transfer_options
 
 void client::open_data(std::function<void()> next) {
   if (open_data_passive_) {
-    command("PASV", [this, next](const reply& r) {
-      if (r.code != 227) return finish({from_reply(r.code), 0});
+    // PASV can only name IPv4 addresses; over IPv6 (system mode, "localhost") ask EPSV.
+    const bool v6 = ctrl_->remote_endpoint().address().is_v6();
+    command(v6 ? "EPSV" : "PASV", [this, next, v6](const reply& r) {
+      if (r.code != (v6 ? 229 : 227)) return finish({from_reply(r.code), 0});
       std::string address;
       unsigned port = 0;
-      if (!parse_pasv(r.text(), address, port)) return finish({error::unknown, 0});
+      const bool parsed = v6 ? parse_epsv(r.text(), port) : parse_pasv(r.text(), address, port);
+      if (!parsed) return finish({error::unknown, 0});
       // Connect to the control connection's peer, not the address in the reply: servers
       // behind NAT announce addresses the module cannot reach (curl does the same).
       const auto peer = ctrl_->remote_endpoint().address();
@@ -442,7 +445,9 @@ void client::open_data(std::function<void()> next) {
   error_code ec;
   listener_ = net_.listen(ec);
   if (ec) return finish({from_network(ec, false), 0});
-  const auto local = ctrl_->local_endpoint().address();
+  // Announce where the module listens (the network's listen address), not the control
+  // connection's local address: only the former accepts.
+  const auto local = listener_->local_endpoint().address();
   if (!local.is_v4()) return finish({error::network, 0});
   auto l = listener_;
   l->async_accept(

@@ -301,3 +301,31 @@ TEST_CASE("client names its connections for faults to pick", "[ftp][py]") {
   std::sort(roles.begin(), roles.end());
   CHECK(roles == std::vector<std::string>{"ftp-control", "ftp-data"});
 }
+
+TEST_CASE("client uses EPSV over an IPv6 control connection", "[ftp][py]") {
+  temp_dir dir;
+  pyftpd server(dir.path(), "", "", 300, "::1");
+  net::network_config cfg;
+  cfg.mode = net::host_mode::map;
+  cfg.hosts["v6.example"] = {"::1", server.port()};
+  rig r(1, cfg);
+  const auto content = pattern(5000);
+  write_file(dir.path() / "a.bin", content);
+  REQUIRE(r.wait([&](auto d) {
+             r.client->open({"v6.example", 21, "", ""}, std::move(d));
+           }).code == 0);
+  string_sink sink(r.io);
+  CHECK(get(r, "a.bin", {}, sink).code == 0);
+  CHECK(sink.data == content);
+  CHECK(std::count(r.tx.begin(), r.tx.end(), "EPSV") == 1);
+}
+
+TEST_CASE("client open takes the link's round trips", "[ftp][py]") {
+  temp_dir dir;
+  pyftpd server(dir.path());
+  rig r(server.port(), {}, 0.1);  // default 300 ms round trip: 30 ms real
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(r.open().code == 0);
+  // Connect, greeting (half), USER and PASS (one each): at least three round trips.
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(90));
+}
