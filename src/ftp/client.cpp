@@ -21,7 +21,7 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-constexpr std::size_t data_chunk = 16 * 1024;
+constexpr std::size_t data_chunk = std::size_t{16} * 1024;
 }
 
 client::client(asio::io_context& io, net::network& net, events::bus& bus, const quecsim::clock& clk,
@@ -319,20 +319,20 @@ void client::simple(const std::string& line, done d) {
   command(line, [this](const reply& r) { finish({r.kind() == 2 ? 0 : from_reply(r.code), 0}); });
 }
 
-void client::cwd(std::string path, done d) {
+void client::cwd(const std::string& path, done d) {
   simple("CWD " + path, std::move(d));
 }
-void client::remove(std::string name, done d) {
+void client::remove(const std::string& name, done d) {
   simple("DELE " + name, std::move(d));
 }
-void client::make_dir(std::string path, done d) {
+void client::make_dir(const std::string& path, done d) {
   simple("MKD " + path, std::move(d));
 }
-void client::remove_dir(std::string path, done d) {
+void client::remove_dir(const std::string& path, done d) {
   simple("RMD " + path, std::move(d));
 }
 
-void client::rename(std::string from, std::string to, done d) {
+void client::rename(const std::string& from, const std::string& to, done d) {
   if (!begin(d, true)) return;
   bytes_ = 0;
   command("RNFR " + from, [this, to](const reply& r) {
@@ -343,7 +343,7 @@ void client::rename(std::string from, std::string to, done d) {
   });
 }
 
-void client::ensure_type(char type, std::function<void()> next) {
+void client::ensure_type(char type, const std::function<void()>& next) {
   if (type_ == type) return next();
   command(std::string("TYPE ") + type, [this, type, next](const reply& r) {
     if (r.kind() != 2) return finish({from_reply(r.code), 0});
@@ -352,7 +352,7 @@ void client::ensure_type(char type, std::function<void()> next) {
   });
 }
 
-void client::size(std::string name, done d) {
+void client::size(const std::string& name, done d) {
   if (!begin(d, true)) return;
   bytes_ = 0;
   ensure_type('I', [this, name] {
@@ -370,21 +370,24 @@ void client::size(std::string name, done d) {
 // ---------------------------------------------------------------------------------------
 // Transfers
 
-void client::retrieve(std::string name, transfer_options options, download_sink& sink, done d) {
+void client::retrieve(const std::string& name, transfer_options options, download_sink& sink,
+                      done d) {
   if (!begin(d, true)) return;
   dir_ = direction::download;
   sink_ = &sink;
-  start_transfer("RETR", std::move(name), options);
+  start_transfer("RETR", name, options);
 }
 
-void client::store(std::string name, transfer_options options, upload_source& source, done d) {
+void client::store(const std::string& name, transfer_options options, upload_source& source,
+                   done d) {
   if (!begin(d, true)) return;
   dir_ = direction::upload;
   source_ = &source;
-  start_transfer("STOR", std::move(name), options);
+  start_transfer("STOR", name, options);
 }
 
-void client::start_transfer(std::string verb, std::string name, transfer_options options) {
+void client::start_transfer(const std::string& verb, const std::string& name,
+                            transfer_options options) {
   bytes_ = 0;
   ensure_type(options.binary ? 'I' : 'A', [this, verb, name, options] {
     open_data_passive_ = options.passive;
@@ -410,7 +413,7 @@ void client::start_transfer(std::string verb, std::string name, transfer_options
   });
 }
 
-void client::open_data(std::function<void()> next) {
+void client::open_data(const std::function<void()>& next) {
   if (open_data_passive_) {
     // PASV can only name IPv4 addresses; over IPv6 (system mode, "localhost") ask EPSV.
     const bool v6 = ctrl_->remote_endpoint().address().is_v6();

@@ -44,7 +44,7 @@ std::string lower(std::string s) {
 }
 
 // Bytes read from the socket at once: small enough that a slow reader holds little.
-constexpr std::size_t socket_read_size = 16 * 1024;
+constexpr std::size_t socket_read_size = std::size_t{16} * 1024;
 
 }  // namespace
 
@@ -480,11 +480,15 @@ network::network(asio::io_context& io, packet_context& ctx, const quecsim::clock
 }
 
 network::~network() {
-  // Connections may outlive the network only as closed shells.
-  for (auto& w : connections_)
-    if (auto c = w.lock()) c->close();
-  for (auto& w : listeners_)
-    if (auto l = w.lock()) l->close();
+  // Connections may outlive the network only as closed shells. Closing posts handlers,
+  // which may allocate; a destructor must not throw, and there is nothing left to do then.
+  try {
+    for (auto& w : connections_)
+      if (auto c = w.lock()) c->close();
+    for (auto& w : listeners_)
+      if (auto l = w.lock()) l->close();
+  } catch (...) {
+  }
 }
 
 void network::note(events::kind k, const std::string& text) const {
@@ -545,7 +549,7 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
   std::weak_ptr<connection> weak = c;
   resolver_->async_resolve(
       target.address, std::to_string(target.port),
-      [this, weak, host, port](error_code ec, tcp::resolver::results_type results) {
+      [this, weak, host, port](error_code ec, const tcp::resolver::results_type& results) {
         auto c = weak.lock();
         if (!c || c->closed_ || c->failure_) return;
         if (ec || results.empty()) {

@@ -74,7 +74,7 @@ struct network_config {
   /// The address the module listens on for active-mode (PORT) data connections.
   std::string listen_address = "127.0.0.1";
   /// Bytes a connection holds in flight per direction before it pushes back on its user.
-  std::size_t pipe_limit = 64 * 1024;
+  std::size_t pipe_limit = std::size_t{64} * 1024;
 };
 
 class network;
