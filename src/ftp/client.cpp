@@ -319,23 +319,23 @@ void client::simple(const std::string& line, done d) {
   command(line, [this](const reply& r) { finish({r.kind() == 2 ? 0 : from_reply(r.code), 0}); });
 }
 
-void client::cwd(const std::string& path, done d) {
-  simple("CWD " + path, std::move(d));
+void client::cwd(std::string path, done d) {
+  simple("CWD " + std::move(path), std::move(d));
 }
-void client::remove(const std::string& name, done d) {
-  simple("DELE " + name, std::move(d));
+void client::remove(std::string name, done d) {
+  simple("DELE " + std::move(name), std::move(d));
 }
-void client::make_dir(const std::string& path, done d) {
-  simple("MKD " + path, std::move(d));
+void client::make_dir(std::string path, done d) {
+  simple("MKD " + std::move(path), std::move(d));
 }
-void client::remove_dir(const std::string& path, done d) {
-  simple("RMD " + path, std::move(d));
+void client::remove_dir(std::string path, done d) {
+  simple("RMD " + std::move(path), std::move(d));
 }
 
-void client::rename(const std::string& from, const std::string& to, done d) {
+void client::rename(std::string from, std::string to, done d) {
   if (!begin(d, true)) return;
   bytes_ = 0;
-  command("RNFR " + from, [this, to](const reply& r) {
+  command("RNFR " + std::move(from), [this, to = std::move(to)](const reply& r) {
     if (r.code != 350) return finish({from_reply(r.code), 0});
     command("RNTO " + to, [this](const reply& r2) {
       finish({r2.kind() == 2 ? 0 : from_reply(r2.code), 0});
@@ -352,10 +352,10 @@ void client::ensure_type(char type, const std::function<void()>& next) {
   });
 }
 
-void client::size(const std::string& name, done d) {
+void client::size(std::string name, done d) {
   if (!begin(d, true)) return;
   bytes_ = 0;
-  ensure_type('I', [this, name] {
+  ensure_type('I', [this, name = std::move(name)] {
     command("SIZE " + name, [this](const reply& r) {
       if (r.code != 213) return finish({from_reply(r.code), 0});
       const std::string text = r.text();
@@ -370,26 +370,23 @@ void client::size(const std::string& name, done d) {
 // ---------------------------------------------------------------------------------------
 // Transfers
 
-void client::retrieve(const std::string& name, transfer_options options, download_sink& sink,
-                      done d) {
+void client::retrieve(std::string name, transfer_options options, download_sink& sink, done d) {
   if (!begin(d, true)) return;
   dir_ = direction::download;
   sink_ = &sink;
-  start_transfer("RETR", name, options);
+  start_transfer("RETR", std::move(name), options);
 }
 
-void client::store(const std::string& name, transfer_options options, upload_source& source,
-                   done d) {
+void client::store(std::string name, transfer_options options, upload_source& source, done d) {
   if (!begin(d, true)) return;
   dir_ = direction::upload;
   source_ = &source;
-  start_transfer("STOR", name, options);
+  start_transfer("STOR", std::move(name), options);
 }
 
-void client::start_transfer(const std::string& verb, const std::string& name,
-                            transfer_options options) {
+void client::start_transfer(const std::string& verb, std::string name, transfer_options options) {
   bytes_ = 0;
-  ensure_type(options.binary ? 'I' : 'A', [this, verb, name, options] {
+  ensure_type(options.binary ? 'I' : 'A', [this, verb, name = std::move(name), options] {
     open_data_passive_ = options.passive;
     open_data([this, verb, name, options] {
       auto go = [this, verb, name] {

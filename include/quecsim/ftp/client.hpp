@@ -100,22 +100,22 @@ class client : public std::enable_shared_from_this<client> {
   /// Connects, waits for 220, logs in (USER, then PASS on 331; 332 gives -532).
   void open(open_options options, done d);
   /// CWD.
-  void cwd(const std::string& path, done d);
+  void cwd(std::string path, done d);
   /// TYPE I (vsftpd refuses SIZE in ASCII) then SIZE; `value` is the size.
-  void size(const std::string& name, done d);
+  void size(std::string name, done d);
   /// DELE.
-  void remove(const std::string& name, done d);
+  void remove(std::string name, done d);
   /// MKD.
-  void make_dir(const std::string& path, done d);
+  void make_dir(std::string path, done d);
   /// RMD.
-  void remove_dir(const std::string& path, done d);
+  void remove_dir(std::string path, done d);
   /// RNFR then RNTO.
-  void rename(const std::string& from, const std::string& to, done d);
+  void rename(std::string from, std::string to, done d);
 
   /// RETR into `sink` (which must live until `d` fires); `value` = bytes received.
-  void retrieve(const std::string& name, transfer_options options, download_sink& sink, done d);
+  void retrieve(std::string name, transfer_options options, download_sink& sink, done d);
   /// STOR from bytes pushed with `write` after `source.on_open()`; `value` = bytes sent.
-  void store(const std::string& name, transfer_options options, upload_source& source, done d);
+  void store(std::string name, transfer_options options, upload_source& source, done d);
   /// Sends `n` bytes of an upload (copied at once); `w` fires when the link has room again.
   void write(const char* data, std::size_t n, written w);
   /// Ends an upload: closes the data connection's sending side; `done` of `store` fires
@@ -177,7 +177,7 @@ class client : public std::enable_shared_from_this<client> {
   void arm_data_timer(clock::duration d);
 
   // Transfers.
-  void start_transfer(const std::string& verb, const std::string& name, transfer_options options);
+  void start_transfer(const std::string& verb, std::string name, transfer_options options);
   void open_data(const std::function<void()>& next);
   void on_data_ready();
   void maybe_start();
