@@ -21,7 +21,7 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-constexpr std::size_t data_chunk = 16 * 1024;
+constexpr std::size_t data_chunk = std::size_t{16} * 1024;
 }
 
 client::client(asio::io_context& io, net::network& net, events::bus& bus, const quecsim::clock& clk,
@@ -113,7 +113,8 @@ void client::drop_data() {
   dir_ = direction::none;
   sink_ = nullptr;
   source_ = nullptr;
-  prelim_ = data_connected_ = started_ = data_eof_ = cancelling_ = false;
+  prelim_ = data_connected_ = started_ = data_eof_ = cancelling_ = data_reading_ = false;
+  shutting_down_ = false;
   final_.reset();
 }
 
@@ -240,7 +241,7 @@ void client::handle_reply(const reply& r) {
     return;
   }
   if (r.code == 421) {
-    if (op_running_) return fail(error::control_closed);
+    if (op_running_) return fail(from_reply(r.code));
     return notify_unsolicited(from_reply(r.code));
   }
   publish(events::kind::warning, "unexpected reply ignored");
@@ -266,6 +267,7 @@ void client::open(open_options options, done d) {
         if (gen != self->gen_) return;
         self->on_connected(ec);
       });
+  ctrl_->set_role("ftp-control");
   arm_reply_timer(timeouts_.connect);
 }
 
@@ -318,22 +320,22 @@ void client::simple(const std::string& line, done d) {
 }
 
 void client::cwd(std::string path, done d) {
-  simple("CWD " + path, std::move(d));
+  simple("CWD " + std::move(path), std::move(d));
 }
 void client::remove(std::string name, done d) {
-  simple("DELE " + name, std::move(d));
+  simple("DELE " + std::move(name), std::move(d));
 }
 void client::make_dir(std::string path, done d) {
-  simple("MKD " + path, std::move(d));
+  simple("MKD " + std::move(path), std::move(d));
 }
 void client::remove_dir(std::string path, done d) {
-  simple("RMD " + path, std::move(d));
+  simple("RMD " + std::move(path), std::move(d));
 }
 
 void client::rename(std::string from, std::string to, done d) {
   if (!begin(d, true)) return;
   bytes_ = 0;
-  command("RNFR " + from, [this, to](const reply& r) {
+  command("RNFR " + std::move(from), [this, to = std::move(to)](const reply& r) {
     if (r.code != 350) return finish({from_reply(r.code), 0});
     command("RNTO " + to, [this](const reply& r2) {
       finish({r2.kind() == 2 ? 0 : from_reply(r2.code), 0});
@@ -341,7 +343,7 @@ void client::rename(std::string from, std::string to, done d) {
   });
 }
 
-void client::ensure_type(char type, std::function<void()> next) {
+void client::ensure_type(char type, const std::function<void()>& next) {
   if (type_ == type) return next();
   command(std::string("TYPE ") + type, [this, type, next](const reply& r) {
     if (r.kind() != 2) return finish({from_reply(r.code), 0});
@@ -353,7 +355,7 @@ void client::ensure_type(char type, std::function<void()> next) {
 void client::size(std::string name, done d) {
   if (!begin(d, true)) return;
   bytes_ = 0;
-  ensure_type('I', [this, name] {
+  ensure_type('I', [this, name = std::move(name)] {
     command("SIZE " + name, [this](const reply& r) {
       if (r.code != 213) return finish({from_reply(r.code), 0});
       const std::string text = r.text();
@@ -382,9 +384,9 @@ void client::store(std::string name, transfer_options options, upload_source& so
   start_transfer("STOR", std::move(name), options);
 }
 
-void client::start_transfer(std::string verb, std::string name, transfer_options options) {
+void client::start_transfer(const std::string& verb, std::string name, transfer_options options) {
   bytes_ = 0;
-  ensure_type(options.binary ? 'I' : 'A', [this, verb, name, options] {
+  ensure_type(options.binary ? 'I' : 'A', [this, verb, name = std::move(name), options] {
     open_data_passive_ = options.passive;
     open_data([this, verb, name, options] {
       auto go = [this, verb, name] {
@@ -408,13 +410,16 @@ void client::start_transfer(std::string verb, std::string name, transfer_options
   });
 }
 
-void client::open_data(std::function<void()> next) {
+void client::open_data(const std::function<void()>& next) {
   if (open_data_passive_) {
-    command("PASV", [this, next](const reply& r) {
-      if (r.code != 227) return finish({from_reply(r.code), 0});
+    // PASV can only name IPv4 addresses; over IPv6 (system mode, "localhost") ask EPSV.
+    const bool v6 = ctrl_->remote_endpoint().address().is_v6();
+    command(v6 ? "EPSV" : "PASV", [this, next, v6](const reply& r) {
+      if (r.code != (v6 ? 229 : 227)) return finish({from_reply(r.code), 0});
       std::string address;
       unsigned port = 0;
-      if (!parse_pasv(r.text(), address, port)) return finish({error::unknown, 0});
+      const bool parsed = v6 ? parse_epsv(r.text(), port) : parse_pasv(r.text(), address, port);
+      if (!parsed) return finish({error::unknown, 0});
       // Connect to the control connection's peer, not the address in the reply: servers
       // behind NAT announce addresses the module cannot reach (curl does the same).
       const auto peer = ctrl_->remote_endpoint().address();
@@ -431,6 +436,7 @@ void client::open_data(std::function<void()> next) {
                              }
                              self->data_timer_.cancel();
                              self->data_connected_ = true;
+                             self->data_->set_role("ftp-data");
                              next();
                            });
     });
@@ -439,7 +445,9 @@ void client::open_data(std::function<void()> next) {
   error_code ec;
   listener_ = net_.listen(ec);
   if (ec) return finish({from_network(ec, false), 0});
-  const auto local = ctrl_->local_endpoint().address();
+  // Announce where the module listens (the network's listen address), not the control
+  // connection's local address: only the former accepts.
+  const auto local = listener_->local_endpoint().address();
   if (!local.is_v4()) return finish({error::network, 0});
   auto l = listener_;
   l->async_accept(
@@ -454,6 +462,7 @@ void client::open_data(std::function<void()> next) {
         self->data_ = std::move(c);
         self->data_timer_.cancel();
         self->data_connected_ = true;
+        self->data_->set_role("ftp-data");
         self->maybe_start();
       });
   command("PORT " + format_port(local.to_string(), listener_->local_endpoint().port()),
@@ -477,7 +486,8 @@ void client::maybe_start() {
 }
 
 void client::do_data_read() {
-  if (!data_ || data_eof_) return;
+  if (!data_ || data_eof_ || data_reading_) return;  // a second ready() is harmless
+  data_reading_ = true;
   arm_data_timer(timeouts_.data);
   data_->async_read_some(asio::buffer(data_buf_),
                          [self = shared_from_this(), data = data_](error_code ec, std::size_t n) {
@@ -487,6 +497,7 @@ void client::do_data_read() {
 }
 
 void client::on_data_read(error_code ec, std::size_t n) {
+  data_reading_ = false;
   data_timer_.cancel();
   if (ec == asio::error::eof) {
     data_eof_ = true;
@@ -505,7 +516,8 @@ void client::on_data_read(error_code ec, std::size_t n) {
 }
 
 void client::write(const char* bytes, std::size_t n, written w) {
-  if (!op_running_ || dir_ != direction::upload || !started_ || !data_ || data_eof_) {
+  if (!op_running_ || dir_ != direction::upload || !started_ || !data_ || data_eof_ ||
+      shutting_down_) {
     asio::post(io_, [w = std::move(w)] { w(error::unknown); });
     return;
   }
@@ -528,7 +540,8 @@ void client::write(const char* bytes, std::size_t n, written w) {
 }
 
 void client::finish_upload() {
-  if (!op_running_ || dir_ != direction::upload || !data_ || data_eof_) return;
+  if (!op_running_ || dir_ != direction::upload || !data_ || data_eof_ || shutting_down_) return;
+  shutting_down_ = true;
   arm_data_timer(timeouts_.data);
   auto data = data_;
   data_->async_shutdown_send([self = shared_from_this(), data](error_code ec) {
@@ -542,9 +555,16 @@ void client::finish_upload() {
 }
 
 void client::cancel_transfer() {
-  if (!op_running_ || dir_ == direction::none || !started_) return;
+  if (!op_running_ || dir_ == direction::none || !started_ || cancelling_) return;
   cancelling_ = true;
+  if (dir_ == direction::upload) {
+    // Bytes already taken were counted as sent: let them reach the server, then end the
+    // file there (what +++ or the <time> limit of AT+QFTPPUT mean).
+    return finish_upload();
+  }
+  // Forget the connection too, so its aborted read or write is not taken for a failure.
   if (data_) data_->close();
+  data_.reset();
   data_eof_ = true;
   maybe_finish_transfer();
 }

@@ -46,7 +46,6 @@ int from_network(const boost::system::error_code& ec, bool data_connection) {
       case net::errc::dns_failed:
         return error::dns;
       case net::errc::connect_failed:
-        return error::network;
       case net::errc::context_inactive:
         return error::network;
       case net::errc::context_down:

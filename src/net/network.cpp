@@ -44,7 +44,7 @@ std::string lower(std::string s) {
 }
 
 // Bytes read from the socket at once: small enough that a slow reader holds little.
-constexpr std::size_t socket_read_size = 16 * 1024;
+constexpr std::size_t socket_read_size = std::size_t{16} * 1024;
 
 }  // namespace
 
@@ -153,7 +153,7 @@ void connection::on_connect(std::size_t index, error_code ec) {
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   // The handshake costs a round trip on a real link.
-  connect_timer_.expires_after(net_.clock().scaled(net_.config().round_trip));
+  connect_timer_.expires_after(one_way() * 2);
   connect_timer_.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->closed_ || self->failure_) return;
     if (self->net_.blackholed()) {
@@ -170,6 +170,7 @@ void connection::finish_connect(error_code ec) {
   auto h = std::move(connect_handler_);
   connect_handler_ = nullptr;
   asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
+  if (!ec) pump_write();  // anything written while connecting
 }
 
 void connection::async_read_some(asio::mutable_buffer buffer, io_handler h) {
@@ -200,7 +201,7 @@ void connection::on_socket_read(error_code ec, std::size_t n) {
   socket_reading_ = false;
   if (closed_ || failure_) return;
   chunk c;
-  c.due = clock::now() + net_.clock().scaled(net_.config().round_trip / 2);
+  c.due = clock::now() + one_way();
   if (ec) {
     socket_eof_ = true;
     c.eof = true;
@@ -215,15 +216,23 @@ void connection::on_socket_read(error_code ec, std::size_t n) {
   pump_read();
 }
 
+clock::duration connection::one_way() const {
+  return net_.clock().scaled(round_trip_.value_or(net_.config().round_trip) / 2);
+}
+
+std::uint64_t connection::bandwidth() const {
+  return bandwidth_.value_or(net_.config().bandwidth);
+}
+
 std::size_t connection::slice() const {
-  const auto bw = net_.config().bandwidth;
+  const auto bw = bandwidth();
   if (bw == 0) return static_cast<std::size_t>(-1);
   // A tenth of a second's worth at a time keeps a slow link smooth rather than bursty.
   return static_cast<std::size_t>(std::max<std::uint64_t>(1, bw / 10));
 }
 
 clock::duration connection::pace(std::size_t n) const {
-  const auto bw = net_.config().bandwidth;
+  const auto bw = bandwidth();
   if (bw == 0) return clock::duration::zero();
   const auto simulated = std::chrono::duration_cast<clock::duration>(
       std::chrono::duration<double>(static_cast<double>(n) / static_cast<double>(bw)));
@@ -280,7 +289,7 @@ void connection::async_write(asio::const_buffer data, io_handler h) {
     return;
   }
   chunk c;
-  c.due = clock::now() + net_.clock().scaled(net_.config().round_trip / 2);
+  c.due = clock::now() + one_way();
   const char* p = static_cast<const char*>(data.data());
   c.bytes.assign(p, p + data.size());
   outbound_bytes_ += data.size();
@@ -471,20 +480,20 @@ network::network(asio::io_context& io, packet_context& ctx, const quecsim::clock
 }
 
 network::~network() {
-  // Connections may outlive the network only as closed shells.
-  for (auto& w : connections_)
-    if (auto c = w.lock()) c->close();
-  for (auto& w : listeners_)
-    if (auto l = w.lock()) l->close();
+  // Connections may outlive the network only as closed shells. Closing posts handlers,
+  // which may allocate; a destructor must not throw, and there is nothing left to do then.
+  try {
+    for (auto& w : connections_)
+      if (auto c = w.lock()) c->close();
+    for (auto& w : listeners_)
+      if (auto l = w.lock()) l->close();
+  } catch (...) {
+  }
 }
 
 void network::note(events::kind k, const std::string& text) const {
   if (!bus_.active()) return;
   bus_.publish(events::event{k, module_, "net", text});
-}
-
-clock::duration network::one_way() const {
-  return clock_.scaled(config_.round_trip / 2);
 }
 
 void network::track(const std::shared_ptr<connection>& c) {
@@ -540,7 +549,7 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
   std::weak_ptr<connection> weak = c;
   resolver_->async_resolve(
       target.address, std::to_string(target.port),
-      [this, weak, host, port](error_code ec, tcp::resolver::results_type results) {
+      [this, weak, host, port](error_code ec, const tcp::resolver::results_type& results) {
         auto c = weak.lock();
         if (!c || c->closed_ || c->failure_) return;
         if (ec || results.empty()) {
@@ -613,6 +622,13 @@ void network::context_down() {
     if (auto c = w.lock()) c->fail(make_error_code(errc::context_down));
   for (auto& w : listeners_)
     if (auto l = w.lock()) l->fail(make_error_code(errc::context_down));
+}
+
+std::vector<std::shared_ptr<connection>> network::connections() const {
+  std::vector<std::shared_ptr<connection>> out;
+  for (const auto& w : connections_)
+    if (auto c = w.lock(); c && !c->closed_ && !c->failure_) out.push_back(std::move(c));
+  return out;
 }
 
 std::size_t network::open_connections() const {

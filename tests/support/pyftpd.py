@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Starts pyftpdlib on 127.0.0.1, port 0, for tests, and prints "PORT <n>" once listening.
+"""Starts pyftpdlib on 127.0.0.1 (or --address), port 0, for tests, and prints "PORT <n>" once listening.
 
 pyftpdlib's own `-m pyftpdlib -p 0` cannot say which port it got; tests need it.
 Run with Debian's /usr/bin/python3 (python3-pyftpdlib is installed for it only).
 The server stops when stdin closes (the test process ended) or on SIGTERM.
 
-  pyftpd.py ROOT [--user NAME --password PW] [--idle-timeout SECONDS]
+  pyftpd.py ROOT [--user NAME --password PW] [--idle-timeout SECONDS] [--address ADDR]
 """
 import argparse
 import os
@@ -25,6 +25,7 @@ def main():
     parser.add_argument("--user")
     parser.add_argument("--password", default="")
     parser.add_argument("--idle-timeout", type=float, default=300.0)
+    parser.add_argument("--address", default="127.0.0.1")
     args = parser.parse_args()
 
     warnings.simplefilter("ignore")
@@ -48,7 +49,7 @@ def main():
     import logging
     logging.basicConfig(level=logging.CRITICAL)
 
-    server = FTPServer(("127.0.0.1", 0), handler)
+    server = FTPServer((args.address, 0), handler)
     port = server.socket.getsockname()[1]
     sys.stdout.write("PORT %d\n" % port)
     sys.stdout.flush()

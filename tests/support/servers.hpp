@@ -144,9 +144,15 @@ inline std::filesystem::path support_dir() {
 class pyftpd {
  public:
   explicit pyftpd(const std::filesystem::path& root, const std::string& user = "",
-                  const std::string& password = "", double idle_timeout = 300) {
-    std::vector<std::string> argv{"/usr/bin/python3", (support_dir() / "pyftpd.py").string(),
-                                  root.string(), "--idle-timeout", std::to_string(idle_timeout)};
+                  const std::string& password = "", double idle_timeout = 300,
+                  const std::string& address = "127.0.0.1") {
+    std::vector<std::string> argv{"/usr/bin/python3",
+                                  (support_dir() / "pyftpd.py").string(),
+                                  root.string(),
+                                  "--idle-timeout",
+                                  std::to_string(idle_timeout),
+                                  "--address",
+                                  address};
     if (!user.empty()) {
       argv.insert(argv.end(), {"--user", user, "--password", password});
     }

@@ -121,9 +121,11 @@ class client : public std::enable_shared_from_this<client> {
   /// Ends an upload: closes the data connection's sending side; `done` of `store` fires
   /// with the server's final reply.
   void finish_upload();
-  /// Ends a running transfer early by dropping its data connection; its `done` fires with
-  /// the server's final reply mapped (often -426, or 0 if the server had finished) and the
-  /// bytes moved so far. Ignored when no transfer is open.
+  /// Ends a running transfer early (+++, a time limit). A download drops its data
+  /// connection; an upload ends like `finish_upload` (what was written reaches the server,
+  /// which keeps it). `done` fires with the server's final reply mapped (a download often
+  /// gets -426, or 0 if the server had finished) and the bytes moved. Ignored before the
+  /// sink's or source's `on_open`, and after the transfer ended.
   void cancel_transfer();
 
   /// QUIT and close. Valid in every state: a running operation first ends with -1 (its
@@ -170,13 +172,13 @@ class client : public std::enable_shared_from_this<client> {
   void command(const std::string& line, reply_handler h);
   void simple(const std::string& line, done d);
   void login();
-  void ensure_type(char type, std::function<void()> next);
+  void ensure_type(char type, const std::function<void()>& next);
   void arm_reply_timer(clock::duration d);
   void arm_data_timer(clock::duration d);
 
   // Transfers.
-  void start_transfer(std::string verb, std::string name, transfer_options options);
-  void open_data(std::function<void()> next);
+  void start_transfer(const std::string& verb, std::string name, transfer_options options);
+  void open_data(const std::function<void()>& next);
   void on_data_ready();
   void maybe_start();
   void do_data_read();
@@ -221,6 +223,8 @@ class client : public std::enable_shared_from_this<client> {
   bool started_ = false;   ///< on_open was called
   bool data_eof_ = false;  ///< the data connection finished (download eof / upload sent)
   bool cancelling_ = false;
+  bool data_reading_ = false;      ///< a data read is outstanding
+  bool shutting_down_ = false;     ///< finish_upload runs: no more writes
   bool open_data_passive_ = true;  ///< the running transfer's data connection mode
   std::optional<reply> final_;     ///< the reply ending the transfer
 };

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -73,7 +74,7 @@ struct network_config {
   /// The address the module listens on for active-mode (PORT) data connections.
   std::string listen_address = "127.0.0.1";
   /// Bytes a connection holds in flight per direction before it pushes back on its user.
-  std::size_t pipe_limit = 64 * 1024;
+  std::size_t pipe_limit = std::size_t{64} * 1024;
 };
 
 class network;
@@ -120,6 +121,18 @@ class connection : public std::enable_shared_from_this<connection> {
   /// it. What the fault seams and the packet context use.
   void fail(boost::system::error_code ec);
 
+  /// Fault seam: this connection's own round trip, overriding the network's (nullopt: the
+  /// network's). Applies to bytes written or arriving from now on.
+  void set_round_trip(std::optional<clock::duration> rtt) { round_trip_ = rtt; }
+  /// Fault seam: this connection's own bandwidth in bytes per simulated second (0 unlimited,
+  /// nullopt: the network's).
+  void set_bandwidth(std::optional<std::uint64_t> bytes_per_second) {
+    bandwidth_ = bytes_per_second;
+  }
+  /// What the connection is for ("ftp-control", "ftp-data"), so a fault can pick one.
+  void set_role(std::string role) { role_ = std::move(role); }
+  const std::string& role() const { return role_; }
+
  private:
   friend class network;
   struct chunk {
@@ -144,6 +157,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void complete_write(boost::system::error_code ec, std::size_t n);
   std::size_t slice() const;
   clock::duration pace(std::size_t n) const;
+  clock::duration one_way() const;
+  std::uint64_t bandwidth() const;
 
   network& net_;
   boost::asio::ip::tcp::socket socket_;
@@ -152,6 +167,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::steady_timer connect_timer_;
   bool connected_ = false;
   bool closed_ = false;
+  std::optional<clock::duration> round_trip_;
+  std::optional<std::uint64_t> bandwidth_;
+  std::string role_;
   boost::system::error_code failure_;
 
   // Connect.
@@ -261,8 +279,10 @@ class network {
   /// What the packet context going down does: fails every connection with context_down.
   void context_down();
 
-  /// Connections and listeners currently open.
+  /// Connections currently open (connected or connecting, not failed or closed).
   std::size_t open_connections() const;
+  /// Fault seam: the open connections, to act on one (by role) rather than all.
+  std::vector<std::shared_ptr<connection>> connections() const;
 
   /// The packet context this network depends on.
   packet_context& context() { return ctx_; }
@@ -278,7 +298,6 @@ class network {
   friend class listener;
   void track(const std::shared_ptr<connection>& c);
   void track(const std::shared_ptr<listener>& l);
-  clock::duration one_way() const;
 
   boost::asio::io_context& io_;
   packet_context& ctx_;

@@ -54,10 +54,12 @@ class string_source : public ftp::upload_source {
   bool opened = false;
   std::string data;
   std::size_t sent = 0;
+  std::size_t stop_after = static_cast<std::size_t>(-1);  ///< cancel once this much is sent
   std::function<void()> on_chunk;
 
  private:
   void push() {
+    if (sent >= stop_after) return client_.cancel_transfer();
     if (sent >= data.size()) return client_.finish_upload();
     const std::size_t n = std::min(chunk_, data.size() - sent);
     client_.write(data.data() + sent, n, [this, n](int code) {

@@ -282,3 +282,27 @@ TEST_CASE("closing a connection mid-connect completes the connect as aborted", "
   REQUIRE(run_until(r.io, [&] { return result.has_value(); }));
   CHECK(*result == asio::error::operation_aborted);
 }
+
+TEST_CASE("a connection's own link settings override the network's", "[net]") {
+  net::network_config cfg;
+  cfg.round_trip = std::chrono::seconds(100);  // 1 s real at scale 0.01: far too slow
+  net_rig r(cfg);
+  peer p(r.io);
+  r.network->config().embedded = {"127.0.0.1", p.port()};
+  r.network->set_round_trip({});  // connect at once...
+  auto [ec, c] = r.connect("x", 21);
+  REQUIRE_FALSE(ec);
+  r.network->set_round_trip(std::chrono::seconds(100));  // ...then the link turns slow
+  c->set_round_trip(clock::duration::zero());            // except for this connection
+  c->set_role("ftp-data");
+  REQUIRE(r.network->connections().size() == 1);
+  CHECK(r.network->connections()[0]->role() == "ftp-data");
+  REQUIRE(run_until(r.io, [&] { return !p.sockets.empty(); }));
+  c->async_write(asio::buffer("fast", 4), [](error_code, std::size_t) {});
+  std::array<char, 4> got{};
+  bool arrived = false;
+  asio::async_read(*p.sockets[0], asio::buffer(got),
+                   [&](error_code, std::size_t) { arrived = true; });
+  CHECK(run_until(
+      r.io, [&] { return arrived; }, std::chrono::milliseconds(500)));
+}
