@@ -573,14 +573,19 @@ void client::on_final_reply(const reply& r) {
   if (r.kind() == 1) {  // a stray second preliminary reply: keep waiting
     return expect([this](const reply& fin) { on_final_reply(fin); }, data_eof_);
   }
-  if (r.kind() != 2) return fail(from_reply(r.code));
+  if (r.kind() != 2 && !(dir_ == direction::download && data_ && !data_eof_ && !cancelling_)) {
+    return fail(from_reply(r.code));
+  }
+  // A download's bytes may still be on their way when the reply overtakes them (a server that
+  // drops the data connection sends 426 right after): what was sent is delivered first, and
+  // the error reported once the data connection has ended.
   final_ = r;
   maybe_finish_transfer();
 }
 
 void client::maybe_finish_transfer() {
   if (!data_eof_) return;
-  if (final_) return finish({0, bytes_});
+  if (final_) return finish({final_->kind() == 2 ? 0 : from_reply(final_->code), bytes_});
   // The data ended; the server's verdict is due within a reply timeout.
   if (on_reply_) arm_reply_timer(timeouts_.reply);
 }
