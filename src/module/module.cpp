@@ -82,6 +82,8 @@ void module::attach(host_port& port) {
 
 void module::power_up() {
   powered_ = true;
+  // With autobaud the module cannot talk before the host's first AT has shown it the rate.
+  unsynced_ = settings_.ipr == 0;
   publish_state("module", "ready");
   if (!opts_.power_up_lines) return;
   if (settings_.ipr != 0) urc("RDY");
@@ -188,7 +190,7 @@ void module::send_error(at::cme code) {
 }
 
 void module::urc(std::string text) {
-  if (busy_ || data_ != nullptr || !powered_) {
+  if (busy_ || data_ != nullptr || !powered_ || unsynced_) {
     held_urcs_.push_back(std::move(text));
     return;
   }
@@ -196,7 +198,7 @@ void module::urc(std::string text) {
 }
 
 void module::flush_urcs() {
-  while (!busy_ && data_ == nullptr && powered_ && !held_urcs_.empty()) {
+  while (!busy_ && data_ == nullptr && powered_ && !unsynced_ && !held_urcs_.empty()) {
     const std::string text = std::move(held_urcs_.front());
     held_urcs_.pop_front();
     send_info(text);
@@ -326,6 +328,7 @@ void module::leave_data_mode() {
 // ---- command execution ----------------------------------------------------------------------
 
 void module::run_line(const at::line& l) {
+  unsynced_ = false;
   if (l.lf_only) warn("command line ended by LF alone; a real driver should send CR");
   if (l.overflow) {
     send_error(at::cme::unknown);

@@ -160,6 +160,7 @@ class module {
   std::string input_;  // host bytes not yet interpreted
   bool input_paused_ = false;
   bool powered_ = false;          // false while restarting: host bytes are dropped
+  bool unsynced_ = false;         // autobaud: nothing is sent before the host's first AT
   std::uint64_t generation_ = 0;  // bumped by restart: stale completions are ignored
 
   // The command line being executed.

@@ -171,3 +171,21 @@ TEST_CASE("AT+CFUN=1,1 answers OK, restarts and repeats the power-up lines") {
   // Echo is back on after the restart.
   CHECK(f.exchange("AT\r") == "AT\r\r\nOK\r\n");
 }
+
+TEST_CASE("with autobaud the power-up lines wait for the host's first AT, and RDY is not sent") {
+  boost::asio::io_context io;
+  quecsim::clock clk;
+  quecsim::events::bus bus;
+  string_port port;
+  qm::options o;
+  o.baud = 0;
+  qm::module mod(io, clk, bus, o);
+  qm::add_basic_commands(mod);
+  mod.attach(port);
+  mod.power_up();
+  CHECK(port.out.empty());
+  mod.receive("AT\r");
+  io.run_for(50ms);
+  CHECK(port.out ==
+        "AT\r\r\nOK\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n");
+}
