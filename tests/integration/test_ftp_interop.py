@@ -58,10 +58,12 @@ class InteropFlows:
 
     # ---- helpers --------------------------------------------------------------------------
 
-    def start_module(self, **kwargs):
-        """quecsim with no embedded server; ftp.example.com goes to the server under test."""
+    def start_module(self, port=None, **kwargs):
+        """quecsim with no embedded server; ftp.example.com goes to the server under test (or
+        to `port` on 127.0.0.1)."""
+        port = self.server.port if port is None else port
         sim = self.start("--no-power-up-lines", "--no-embedded-ftp", "--resolve", "map",
-                         "--host", "%s=127.0.0.1:%d" % (HOST.decode(), self.server.port),
+                         "--host", "%s=127.0.0.1:%d" % (HOST.decode(), port),
                          "--time-scale", "0.02", **kwargs)
         sim.echo_off()
         return sim
@@ -72,10 +74,14 @@ class InteropFlows:
         sim.expect(crlf(urc), timeout)
 
     def open_as_in_4_1(self, sim):
-        user = self.server.user.encode()
-        password = self.server.password.encode()
         sim.command(b"AT+QIFGCNT=0", OK)
         sim.command(b'AT+QICSGP=1,"CMNET"', OK)
+        self.log_in(sim)
+
+    def log_in(self, sim):
+        """AT+QFTPUSER, AT+QFTPPASS with the server's account, AT+QFTPOPEN: +QFTPOPEN:0."""
+        user = self.server.user.encode()
+        password = self.server.password.encode()
         sim.command(b'AT+QFTPUSER="' + user + b'"', OK)
         sim.command(b'AT+QFTPPASS="' + password + b'"', OK)
         sim.command(b'AT+QFTPOPEN="' + HOST + b'",21', OK)
@@ -261,12 +267,66 @@ class InteropFlows:
         self.assertEqual(types, ["TYPE A", "TYPE I"], commands)
 
 
+    # ---- refusals --------------------------------------------------------------------------
+
+    def test_refusals_give_the_servers_codes_and_leave_the_service_usable(self):
+        data = payload(4000, seed=19)
+        self.serve("there.bin", data)
+        os.mkdir(self.path("folder"))
+        sim = self.start_module()
+        # A refused login: the account is unknown (vsftpd) or the password wrong (pyftpdlib).
+        sim.command(b'AT+QFTPUSER="' + self.refused_user + b'"', OK)
+        sim.command(b'AT+QFTPPASS="wrong"', OK)
+        self.result(sim, b'AT+QFTPOPEN="' + HOST + b'",21', b"+QFTPOPEN:-530")
+        sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: IDLE") + OK)
+        # The packet context is up now (AT+QICSGP would be refused): log in again.
+        self.log_in(sim)
+        self.result(sim, b'AT+QFTPPATH="/nowhere/at/all"', b"+QFTPPATH:-550")
+        self.result(sim, b'AT+QFTPGET="missing.bin"', b"+QFTPGET:-550")
+        self.result(sim, b'AT+QFTPPUT="nowhere/x.bin",10,200',
+                    b"+QFTPPUT:%d" % self.store_refused)
+        self.result(sim, b'AT+QFTPSIZE="folder"', b"+QFTPSIZE:-550")
+        self.result(sim, b'AT+QFTPRENAME="missing.bin","other.bin"', b"+QFTPRENAME:-550")
+        self.result(sim, b'AT+QFTPMKDIR="folder"', b"+QFTPMKDIR:-550")
+        sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: OPENED") + OK)
+        # The same session still transfers, in both directions.
+        self.get(sim, b"there.bin", data)
+        self.put(sim, b"back.bin", data)
+        self.assertServed("back.bin", data)
+        self.assertFalse(os.path.exists(self.path("nowhere")))
+        sim.close()
+
+    # ---- idle -----------------------------------------------------------------------------
+
+    def test_server_idle_timeout_gives_421_then_6_and_the_service_reopens(self):
+        # A server of its own, with the shortest idle timeout it takes (vsftpd: 1 s).
+        server = self.server_class(idle_timeout=1)
+        self.addCleanup(server.stop)
+        server.start()
+        sim = self.start_module(port=server.port)
+        self.open_as_in_4_1(sim)
+        sim.expect(crlf(b"+QFTPERROR:-421") + crlf(b"+QFTPERROR:-6"), TIMEOUT + 2)
+        sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: CLOSED") + OK)
+        sim.command(b"AT+QFTPCLOSE", OK)
+        sim.expect(crlf(b"+QFTPCLOSE:0"))
+        sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: IDLE") + OK)
+        sim.command(b'AT+QFTPOPEN="' + HOST + b'",21', OK)
+        sim.expect(crlf(b"+QFTPOPEN:0"))
+        sim.command(b"AT+QFTPCLOSE", OK)
+        sim.expect(crlf(b"+QFTPCLOSE:0"))
+        sim.close()
+
+
 class AgainstPyftpdlib(InteropFlows, QuecsimTestCase):
     server_class = PyftpdlibServer
+    refused_user = b"quectel"  # the right user with a wrong password: 530 after PASS
+    store_refused = -550       # STOR into a missing folder
 
 
 class AgainstVsftpd(InteropFlows, QuecsimTestCase):
     server_class = VsftpdServer
+    refused_user = b"quectel"  # anonymous only: 530 right after USER
+    store_refused = -553       # "553 Could not create file."
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ class _Server:
     user = ""
     password = ""
 
-    def __init__(self):
+    def __init__(self, idle_timeout=300):
+        self.idle_timeout = idle_timeout  # seconds of control silence before the server's 421
         self.proc = None
         self.port = None
         self._tmp = tempfile.mkdtemp(prefix="quecsim-%s-" % self.name)
@@ -128,7 +129,9 @@ class PyftpdlibServer(_Server):
     def start(self):
         # The launcher prints "PORT <n>" once it listens, and stops when its stdin closes.
         self.proc = self._popen([PYTHON, PYFTPD, self.root, "--user", self.user,
-                                 "--password", self.password], stdin=subprocess.PIPE)
+                                 "--password", self.password,
+                                 "--idle-timeout", str(self.idle_timeout)],
+                                stdin=subprocess.PIPE)
         line = b""
         deadline = time.monotonic() + _START_TIMEOUT
         out = self.proc.stdout.fileno()
@@ -185,7 +188,7 @@ banner_file={banner}
 xferlog_enable=NO
 syslog_enable=NO
 vsftpd_log_file={log}
-idle_session_timeout=300
+idle_session_timeout={idle}
 data_connection_timeout=60
 """
 
@@ -198,8 +201,8 @@ class VsftpdServer(_Server):
     password = "quectel@example.com"
     banner_lines = ("quecsim interop: vsftpd", "a multi-line greeting")
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, idle_timeout=300):
+        super().__init__(idle_timeout)
         self.home = self.root
 
     def unavailable(self):
@@ -221,7 +224,8 @@ class VsftpdServer(_Server):
             conf = os.path.join(self._tmp, "vsftpd.conf")
             with open(conf, "w") as f:
                 f.write(_VSFTPD_CONF.format(port=port, root=self.root, empty=empty,
-                                            banner=banner, log=os.path.join(self._tmp, "log")))
+                                            banner=banner, log=os.path.join(self._tmp, "log"),
+                                            idle=max(1, int(self.idle_timeout))))
             self.proc = self._popen([VSFTPD, conf], stdin=subprocess.DEVNULL)
             problem = self._await_greeting(port)
             if problem is None:
