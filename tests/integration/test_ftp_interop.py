@@ -54,7 +54,7 @@ class InteropFlows:
         self.server.clear()
         if self.server.proc.poll() is not None:
             self.fail("%s exited (%s): %s" % (self.server.name, self.server.proc.returncode,
-                                               self.server._stderr_text()))
+                                               self.server.stderr_text()))
 
     # ---- helpers --------------------------------------------------------------------------
 

@@ -100,13 +100,18 @@ class _Server:
             self._tmp = None
 
     def _popen(self, argv, **kwargs):
-        return subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+        # stderr goes to a file: a pipe nobody reads could fill and stall the server.
+        self._stderr_path = os.path.join(self._tmp, "stderr")
+        with open(self._stderr_path, "wb") as err:
+            return subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent,
+                                    stdout=subprocess.PIPE, stderr=err, **kwargs)
 
-    def _stderr_text(self):
+    def stderr_text(self):
+        """What the server wrote on stderr so far."""
         try:
-            return self.proc.stderr.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
+            with open(self._stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace").strip()
+        except (OSError, AttributeError):
             return ""
 
 
@@ -142,7 +147,7 @@ class PyftpdlibServer(_Server):
                 raise RuntimeError("pyftpdlib printed no port within %.0fs" % _START_TIMEOUT)
             chunk = os.read(out, 256)
             if not chunk:
-                err = self._stderr_text()
+                err = self.stderr_text()
                 self.stop()
                 raise RuntimeError("pyftpdlib exited before listening: %s" % err)
             line += chunk
@@ -242,8 +247,7 @@ class VsftpdServer(_Server):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+        self.proc.stdout.close()
         self.proc = None
 
     def _await_greeting(self, port):
@@ -252,7 +256,7 @@ class VsftpdServer(_Server):
         delay = 0.005
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                return "exited with %s: %s" % (self.proc.returncode, self._stderr_text())
+                return "exited with %s: %s" % (self.proc.returncode, self.stderr_text())
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=_START_TIMEOUT) as s:
                     greeting = b""
