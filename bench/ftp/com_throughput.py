@@ -292,14 +292,15 @@ def main():
             mb = size / 1e6
             rows = {"quecsim GET": [], "socat down": [], "quecsim PUT": [], "socat up": []}
             for run in range(1, args.runs + 1):
-                times = {
-                    "quecsim GET": quecsim_download(module, size, digest),
-                    "socat down": socat_download(tmp, down_path, size, digest),
-                    "quecsim PUT": quecsim_upload(module, root, data, digest),
-                    "socat up": socat_upload(tmp, data, digest),
-                }
-                for k, t in times.items():
-                    rows[k].append(mb / t)
+                # Each direction: quecsim and socat back to back, the first of the pair
+                # alternating between runs, so a drift in the machine's load favours neither.
+                pairs = [[("quecsim GET", lambda: quecsim_download(module, size, digest)),
+                          ("socat down", lambda: socat_download(tmp, down_path, size, digest))],
+                         [("quecsim PUT", lambda: quecsim_upload(module, root, data, digest)),
+                          ("socat up", lambda: socat_upload(tmp, data, digest))]]
+                for pair in pairs:
+                    for name, transfer in (pair if run % 2 else reversed(pair)):
+                        rows[name].append(mb / transfer())
                 print("run %d: GET %.1f MB/s (socat %.1f, ratio %.2f)   PUT %.1f MB/s "
                       "(socat %.1f, ratio %.2f)" % (
                           run, rows["quecsim GET"][-1], rows["socat down"][-1],
