@@ -38,6 +38,23 @@ std::string digits_at(const std::string& s, std::size_t& i) {
   return d;
 }
 
+// The form that starts at s[i] ("=?", "?", "=" or nothing), stepping past its characters.
+form form_at(const std::string& s, std::size_t& i) {
+  if (s.compare(i, 2, "=?") == 0) {
+    i += 2;
+    return form::test;
+  }
+  if (i < s.size() && s[i] == '?') {
+    ++i;
+    return form::read;
+  }
+  if (i < s.size() && s[i] == '=') {
+    ++i;
+    return form::write;
+  }
+  return form::exec;
+}
+
 }  // namespace
 
 std::optional<std::vector<command>> split_commands(std::string_view raw) {
@@ -59,15 +76,8 @@ std::optional<std::vector<command>> split_commands(std::string_view raw) {
       ++i;
       while (i < s.size() && is_name_char(s[i])) cmd.name.push_back(upper(s[i++]));
       if (cmd.name.size() == 1) return std::nullopt;
-      if (s.compare(i, 2, "=?") == 0) {
-        cmd.kind = form::test;
-        i += 2;
-      } else if (i < s.size() && s[i] == '?') {
-        cmd.kind = form::read;
-        ++i;
-      } else if (i < s.size() && s[i] == '=') {
-        cmd.kind = form::write;
-        ++i;
+      cmd.kind = form_at(s, i);
+      if (cmd.kind == form::write) {
         bool quoted = false;
         while (i < s.size() && (quoted || s[i] != ';')) {
           if (s[i] == '"') quoted = !quoted;
@@ -81,19 +91,9 @@ std::optional<std::vector<command>> split_commands(std::string_view raw) {
       const std::string reg = digits_at(s, i);
       if (reg.empty() || reg.size() > 3) return std::nullopt;
       cmd.name = "S" + std::to_string(std::stoul(reg));
-      if (s.compare(i, 2, "=?") == 0) {
-        cmd.kind = form::test;
-        i += 2;
-      } else if (i < s.size() && s[i] == '?') {
-        cmd.kind = form::read;
-        ++i;
-      } else if (i < s.size() && s[i] == '=') {
-        cmd.kind = form::write;
-        ++i;
-        cmd.args = digits_at(s, i);
-      } else {
-        return std::nullopt;
-      }
+      cmd.kind = form_at(s, i);
+      if (cmd.kind == form::exec) return std::nullopt;  // an S-register is read or written
+      if (cmd.kind == form::write) cmd.args = digits_at(s, i);
     } else if (c == '&') {
       ++i;
       if (i >= s.size() || std::isalpha(static_cast<unsigned char>(s[i])) == 0) return std::nullopt;

@@ -10,6 +10,7 @@ namespace quecsim::ftp {
 namespace {
 
 using at::cme;
+using at::in_quotes;
 using at::param;
 using inv_ptr = std::shared_ptr<at::invocation>;
 
@@ -20,10 +21,6 @@ std::string trimmed(const std::string& s) {
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(' ');
   return s.substr(first, last - first + 1);
-}
-
-std::string quoted(const std::string& s) {
-  return "\"" + s + "\"";
 }
 
 // Chapter 3's -10: the input parameter is illegal (a well-formed but unusable value).
@@ -43,7 +40,7 @@ void service::add_commands() {
     s.params = {param::string(50), port};
     s.test = at::reply({"+QFTPOPEN: \"HOST NAME\",(1-65535)"});
     s.read = [this](const inv_ptr& inv) {
-      inv->info("+QFTPOPEN: " + quoted(host_) + "," + std::to_string(port_));
+      inv->info("+QFTPOPEN: " + in_quotes(host_) + "," + std::to_string(port_));
       inv->ok();
     };
     s.write = [this](const inv_ptr& inv) {
@@ -113,7 +110,7 @@ void service::add_commands() {
     s.test = at::reply({"+QFTPPATH: \"PATH NAME\""});
     // The manual's read row puts OK before the information: reproduced as written.
     s.read = [this](const inv_ptr& inv) {
-      inv->after_final("+QFTPPATH:" + quoted(path_));
+      inv->after_final("+QFTPPATH:" + in_quotes(path_));
       inv->ok();
     };
     s.write = [this, alive](const inv_ptr& inv) {
@@ -137,9 +134,9 @@ void service::add_commands() {
     at::command_spec s;
     s.name = "+QFTP" + name;
     s.params = {param::string(30)};
-    s.test = at::reply({"+QFTP" + name + ": " + quoted(label)});
+    s.test = at::reply({"+QFTP" + name + ": " + in_quotes(label)});
     s.read = [this, name, field](const inv_ptr& inv) {
-      inv->info("+QFTP" + name + ":" + quoted(this->*field));
+      inv->info("+QFTP" + name + ":" + in_quotes(this->*field));
       inv->ok();
     };
     s.write = [this, field](const inv_ptr& inv) {
@@ -179,7 +176,7 @@ void service::add_commands() {
             line = std::to_string(resume_);
             break;
           default:
-            line = quoted(position_);
+            line = in_quotes(position_);
             break;
         }
       } else if (type == 4) {
@@ -244,7 +241,7 @@ void service::add_commands() {
     at::command_spec s;
     s.name = "+QFTP" + name;
     s.params = {param::string(limit)};
-    s.test = at::reply({"+QFTP" + name + ": " + quoted(label)});
+    s.test = at::reply({"+QFTP" + name + ": " + in_quotes(label)});
     s.write = [this, alive, name, op, value](const inv_ptr& inv) {
       const auto target = trimmed(inv->args()[0].text);
       if (target.empty()) return inv->error(cme::incorrect_parameters);

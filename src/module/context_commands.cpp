@@ -6,12 +6,9 @@ namespace quecsim::module {
 namespace {
 
 using at::cme;
+using at::in_quotes;
 using at::param;
 using inv_ptr = std::shared_ptr<at::invocation>;
-
-std::string quoted(const std::string& s) {
-  return "\"" + s + "\"";
-}
 
 // Runs `then` after a simulated delay, unless the module restarts or goes away meanwhile.
 void after(module& m, std::chrono::milliseconds delay, const inv_ptr& inv,
@@ -42,7 +39,7 @@ void add_context_commands(module& m) {
     s.read = [&ctx](const inv_ptr& inv) {
       const auto& c = ctx.config();
       inv->info("+QIFGCNT: " + std::to_string(ctx.foreground) + "," + std::to_string(c.mode) + "," +
-                quoted(c.apn) + "," + quoted(c.user) + "," + quoted(c.password));
+                in_quotes(c.apn) + "," + in_quotes(c.user) + "," + in_quotes(c.password));
       inv->ok();
     };
     s.write = [&ctx](const inv_ptr& inv) {
@@ -59,8 +56,8 @@ void add_context_commands(module& m) {
     s.test = at::reply({"+QICSGP: (0-1),\"APN\",\"USER\",\"PWD\""});
     s.read = [&ctx](const inv_ptr& inv) {
       const auto& c = ctx.config();
-      inv->info("+QICSGP: " + std::to_string(c.mode) + "," + quoted(c.apn) + "," + quoted(c.user) +
-                "," + quoted(c.password));
+      inv->info("+QICSGP: " + std::to_string(c.mode) + "," + in_quotes(c.apn) + "," +
+                in_quotes(c.user) + "," + in_quotes(c.password));
       inv->ok();
     };
     s.write = [&ctx](const inv_ptr& inv) {
@@ -82,7 +79,8 @@ void add_context_commands(module& m) {
     s.test = at::reply({"+QIREGAPP: \"APN\",\"USER\",\"PWD\""});
     s.read = [&ctx](const inv_ptr& inv) {
       const auto& c = ctx.config();
-      inv->info("+QIREGAPP: " + quoted(c.apn) + "," + quoted(c.user) + "," + quoted(c.password));
+      inv->info("+QIREGAPP: " + in_quotes(c.apn) + "," + in_quotes(c.user) + "," +
+                in_quotes(c.password));
       inv->ok();
     };
     auto reg = [&ctx](const inv_ptr& inv) {

@@ -66,6 +66,11 @@ struct command_spec {
   handler exec;               ///< bare command
 };
 
+/// A string as responses quote it: `"<text>"`.
+inline std::string in_quotes(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
+
 /// A handler that answers fixed information lines and OK: the usual test form.
 handler reply(std::vector<std::string> lines);
 
