@@ -59,12 +59,14 @@ std::vector<user> load_users_file(const std::filesystem::path& file, bool& anony
     if (!o.is_object()) fail(where, p, "expected an object {\"name\",\"password\",...}");
     user u;
     for (const auto& [k, v] : o.items()) {
+      std::string key_pointer = p;
+      key_pointer.append("/").append(k);
       if (k == "name" || k == "password" || k == "home") {
-        if (!v.is_string()) fail(where, p + "/" + k, "expected a string");
+        if (!v.is_string()) fail(where, key_pointer, "expected a string");
       } else if (k == "write") {
-        if (!v.is_boolean()) fail(where, p + "/" + k, "expected true or false");
+        if (!v.is_boolean()) fail(where, key_pointer, "expected true or false");
       } else {
-        fail(where, p + "/" + k,
+        fail(where, key_pointer,
              "unknown key (expected \"name\", \"password\", \"home\" or \"write\")");
       }
     }

@@ -123,9 +123,11 @@ fault_rule parse_fault_rule(const nlohmann::json& o, const std::string& source,
       std::string list;
       for (const auto& c : common_keys) list += (list.empty() ? "" : ", ") + c;
       for (const auto& c : allowed) list += ", " + c;
-      fail(source, p + "/" + k,
-           "unknown key for action \"" + std::string(to_string(r.action)) + "\" (expected " + list +
-               ")");
+      std::string why = "unknown key for action \"";
+      why.append(to_string(r.action)).append("\" (expected ").append(list).append(")");
+      std::string key_pointer = p;
+      key_pointer.append("/").append(k);
+      fail(source, key_pointer, why);
     }
   }
   if (o.contains("command")) {

@@ -93,7 +93,11 @@ server::server(asio::io_context& io, config cfg, const quecsim::clock& clk)
     : state_(std::make_shared<server_state>(io, std::move(cfg), &clk)) {}
 
 server::~server() {
-  stop();
+  try {
+    stop();
+  } catch (...) {
+    // Closing sockets cannot usefully fail here; a destructor must not throw.
+  }
 }
 
 void server::start() {
