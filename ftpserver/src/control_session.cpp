@@ -129,32 +129,32 @@ void control_session::on_read(const error_code& ec, std::size_t n) {
 // ----------------------------------------------------------------------------- the action queue
 
 void control_session::push_front(std::vector<action> acts) {
-  for (auto it = acts.rbegin(); it != acts.rend(); ++it) todo_.push_front(std::move(*it));
+  for (auto it = acts.rbegin(); it != acts.rend(); ++it) queued_actions_.push_front(std::move(*it));
 }
 
 void control_session::push_back(std::vector<action> acts) {
-  for (auto& a : acts) todo_.push_back(std::move(a));
+  for (auto& a : acts) queued_actions_.push_back(std::move(a));
 }
 
 void control_session::pump() {
   // Each turn either carries out one queued action or takes one command line off the core;
   // both are finite (the core holds a bounded number of lines).
   while (!stopped_ && !waiting_) {
-    if (todo_.empty()) {
+    if (queued_actions_.empty()) {
       auto acts = core_.step();
       if (acts.empty()) break;
       if (!core_.busy()) arm_idle();  // a command came: the idle time restarts
       push_back(std::move(acts));
       continue;
     }
-    action a = std::move(todo_.front());
-    todo_.pop_front();
+    action a = std::move(queued_actions_.front());
+    queued_actions_.pop_front();
     execute(a);
   }
   if (stopped_) return;
   if (peer_eof_) {
     if (core_.busy()) return stop();
-    if (!waiting_ && todo_.empty() && !core_.has_pending() && !close_after_write_) {
+    if (!waiting_ && queued_actions_.empty() && !core_.has_pending() && !close_after_write_) {
       close_after_write_ = true;
       if (!writing_ && write_queue_.empty()) close_control();
     }
@@ -201,7 +201,7 @@ void control_session::execute(action& a) {
       break;
     case action::kind::close_control:
       close_after_write_ = true;
-      todo_.clear();
+      queued_actions_.clear();
       if (!writing_ && write_queue_.empty()) close_control();
       break;
   }

@@ -77,7 +77,7 @@ class control_session : public std::enable_shared_from_this<control_session> {
   std::array<char, 4096> read_buf_{};
   bool reading_ = false;
   bool peer_eof_ = false;  // the client half-closed: finish answering, then close
-  std::deque<action> todo_;
+  std::deque<action> queued_actions_;
   bool waiting_ = false;  // a delay or an asynchronous step holds the queue
   boost::asio::steady_timer delay_timer_;
   boost::asio::steady_timer idle_timer_;
