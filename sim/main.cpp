@@ -10,6 +10,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <random>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,6 +22,8 @@
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
 #include "quecsim/core/transcript.hpp"
+#include "quecsim/fault/injector.hpp"
+#include "quecsim/fault/scenario.hpp"
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/ftpd/config.hpp"
 #include "quecsim/ftpd/fault.hpp"
@@ -34,6 +39,7 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_runtime = 1;
 constexpr int exit_usage = 2;
+constexpr int exit_expectations = 3;
 
 struct cli_options {
   std::string link;
@@ -54,7 +60,51 @@ struct cli_options {
   std::string resolve;
   double latency_ms = 300;
   std::uint64_t bandwidth = 0;
+  // Fault injection.
+  std::vector<std::string> scenarios;
+  bool autobaud = false;
+  std::optional<std::uint64_t> seed;
 };
+
+// Scenario settings fill in what the command line left at its default: the command line wins.
+void apply_scenario_settings(const std::vector<quecsim::fault::scenario>& scenarios,
+                             const CLI::App& app, cli_options& o) {
+  for (const auto& s : scenarios) {
+    const auto& m = s.module;
+    if (m.model && app.count("--model") == 0) o.model = *m.model;
+    if (m.baud && app.count("--baud") == 0) o.baud = *m.baud;
+    if (m.latency_ms && app.count("--latency") == 0) o.latency_ms = *m.latency_ms;
+    if (m.bandwidth && app.count("--bandwidth") == 0) o.bandwidth = *m.bandwidth;
+    if (m.time_scale && app.count("--time-scale") == 0) o.time_scale = *m.time_scale;
+    if (m.autobaud && app.count("--autobaud") == 0) o.autobaud = *m.autobaud;
+    if (s.seed && !o.seed) o.seed = s.seed;
+  }
+}
+
+// Files a scenario places on the embedded server, random ones from the seed.
+void place_server_files(const std::vector<quecsim::fault::scenario>& scenarios,
+                        const std::filesystem::path& root, std::uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  for (const auto& s : scenarios) {
+    for (const auto& f : s.files) {
+      const auto path = root / f.path;
+      std::filesystem::create_directories(path.parent_path());
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      if (f.text) {
+        out << *f.text;
+      } else {
+        std::string block(std::size_t{1} << 16, '\0');
+        for (std::uint64_t left = f.size; left > 0;) {
+          for (auto& c : block) c = static_cast<char>(rng() & 0xff);
+          const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, block.size()));
+          out.write(block.data(), static_cast<std::streamsize>(n));
+          left -= n;
+        }
+      }
+      if (!out) throw std::runtime_error(s.source + ": cannot write server file " + path.string());
+    }
+  }
+}
 
 }  // namespace
 
@@ -72,6 +122,8 @@ int run(int argc, char** argv) {
                              38400U, 57600U, 115200U, 230400U, 460800U, 921600U}));
   app.add_option("--model", o.model, "Module model: M10, M95 or M33")
       ->check(CLI::IsMember({"M10", "M95", "M33"}));
+  app.add_flag("--autobaud", o.autobaud,
+               "Power up with AT+IPR=0: no RDY, nothing sent before the host's first AT");
   app.add_flag("--no-power-up-lines", o.no_power_up_lines,
                "Do not send RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready");
   app.add_option("--time-scale", o.time_scale,
@@ -115,12 +167,29 @@ int run(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--bandwidth", o.bandwidth,
                  "Network bytes per simulated second each way (0: unlimited)");
+  app.add_option("--scenario", o.scenarios,
+                 "Fault scenario (JSON) to load; repeatable, the files combine")
+      ->check(CLI::ExistingFile);
+  app.add_option("--seed", o.seed,
+                 "Seed of every random choice of the scenarios (default: the first scenario's "
+                 "seed, else 1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? exit_ok : exit_usage;
   }
+
+  // Scenarios are read before anything starts: a malformed one is a usage error (exit 2).
+  std::vector<quecsim::fault::scenario> scenarios;
+  try {
+    for (const auto& file : o.scenarios) scenarios.push_back(quecsim::fault::load_scenario(file));
+  } catch (const quecsim::fault::scenario_error& e) {
+    std::cerr << "quecsim: " << e.what() << '\n';
+    return exit_usage;
+  }
+  apply_scenario_settings(scenarios, app, o);
+  const std::uint64_t seed = o.seed.value_or(1);
 
   try {
     ::signal(SIGPIPE, SIG_IGN);
@@ -141,7 +210,7 @@ int run(int argc, char** argv) {
     if (!o.imei.empty()) mo.model.imei = o.imei;
     mo.power_up_lines = !o.no_power_up_lines;
     // --baud 0 turns pacing off; the module still reports the default fixed rate.
-    mo.baud = o.baud == 0 ? 115200 : o.baud;
+    mo.baud = o.autobaud ? 0 : o.baud == 0 ? 115200 : o.baud;
     quecsim::module::module mod(io, clk, bus, mo);
     quecsim::module::add_basic_commands(mod);
     quecsim::module::add_context_commands(mod);
@@ -158,6 +227,10 @@ int run(int argc, char** argv) {
         fc.users.push_back(quecsim::ftpd::parse_user_spec(u, "--ftp-user"));
       }
       if (!o.ftp_faults.empty()) fc.faults = quecsim::ftpd::load_fault_file(o.ftp_faults);
+      for (const auto& s : scenarios) {
+        fc.users.insert(fc.users.end(), s.users.begin(), s.users.end());
+      }
+      place_server_files(scenarios, fc.root, seed);
       ftpd = std::make_unique<quecsim::ftpd::server>(io, fc, clk);
       ftpd->start();
     }
@@ -185,6 +258,33 @@ int run(int argc, char** argv) {
 
     quecsim::serial::uart port(io, pty.master(), bus, mo.id, o.baud);
     mod.attach(port);
+
+    // The injector exists only when there is something to inject: without it nothing listens
+    // for faults at all.
+    std::unique_ptr<quecsim::fault::injector> faults;
+    if (!scenarios.empty()) {
+      quecsim::fault::seams seams;
+      seams.module = &mod;
+      seams.network = &net;
+      seams.ftp = &ftp;
+      seams.port = &port;
+      seams.server = ftpd.get();
+      faults = std::make_unique<quecsim::fault::injector>(io, clk, bus, seams, seed, mo.id);
+      try {
+        for (auto& s : scenarios) {
+          if (s.needs_embedded_server() && !ftpd) {
+            throw quecsim::fault::scenario_error(
+                s.source + ": the scenario acts through the embedded FTP server (its users, "
+                           "files, rules or server actions), which --no-embedded-ftp turns off");
+          }
+          faults->load(s);
+        }
+      } catch (const quecsim::fault::scenario_error& e) {
+        std::cerr << "quecsim: " << e.what() << '\n';
+        return exit_usage;
+      }
+    }
+
     port.start([&mod](std::string_view bytes) { mod.receive(bytes); });
     mod.power_up();
 
@@ -216,6 +316,19 @@ int run(int argc, char** argv) {
       }
     }
     io.run();
+    if (faults) {
+      // A scenario's expectations decide the exit code, so a campaign can read it.
+      bool all_held = true;
+      const auto root = ftpd ? ftpd->cfg().root : std::filesystem::path(o.ftp_root);
+      for (const auto& v : faults->check(root)) {
+        std::string line = "scenario " + v.scenario + ": " + (v.passed() ? "expectations held" : "FAILED");
+        for (const auto& f : v.failures) line += "; " + f;
+        bus.publish({quecsim::events::kind::info, mo.id, "fault", line});
+        std::cerr << "quecsim: " << line << '\n';
+        all_held = all_held && v.passed();
+      }
+      if (!all_held) return exit_expectations;
+    }
     return exit_ok;
   } catch (const std::invalid_argument& e) {
     // Flag values that only make sense once combined (--host, --resolve).

@@ -214,10 +214,10 @@ def socat_upload(tmp, data, digest):
 class Module:
     """quecsim with --baud 0 --latency 0 and its embedded FTP server serving `root`."""
 
-    def __init__(self, binary, root):
+    def __init__(self, binary, root, extra=()):
         self.proc = subprocess.Popen(
             [binary, "--ready-json", "--baud", "0", "--latency", "0", "--no-power-up-lines",
-             "--ftp-root", root], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+             "--ftp-root", root, *extra], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         ready = json.loads(self.proc.stdout.readline())
         self.fd = open_pty(ready["pty"])
         self.reader = PtyReader(self.fd)

@@ -22,6 +22,12 @@ std::string_view name(kind k) {
       return "fault";
     case kind::info:
       return "info";
+    case kind::command:
+      return "command";
+    case kind::response:
+      return "response";
+    case kind::result:
+      return "result";
   }
   return "unknown";
 }

@@ -88,6 +88,7 @@ void transcript::attach(events::bus& bus) {
 }
 
 void transcript::record(const events::event& e) {
+  if (!events::recorded(e.what)) return;
   std::string masked;
   std::string_view data = e.data;
   if (e.what == events::kind::uart_rx || e.what == events::kind::uart_tx) {

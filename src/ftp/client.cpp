@@ -506,7 +506,7 @@ void client::on_data_read(error_code ec, std::size_t n) {
   }
   if (ec) return fail(from_network(ec, true));
   bytes_ += n;
-  publish(events::kind::data_bytes, std::to_string(n));
+  publish(events::kind::data_bytes, "down " + std::to_string(n));
   // The sink decides when the next read happens: that is the backpressure.
   auto data = data_;
   sink_->on_data(data_buf_.data(), n, [self = shared_from_this(), data] {
@@ -534,7 +534,7 @@ void client::write(const char* bytes, std::size_t n, written w) {
       return w(code);
     }
     self->bytes_ += moved;
-    self->publish(events::kind::data_bytes, std::to_string(moved));
+    self->publish(events::kind::data_bytes, "up " + std::to_string(moved));
     w(0);
   });
 }

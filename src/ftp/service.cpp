@@ -204,7 +204,7 @@ void service::reset() {
   resume_ = 0;
   position_ = "/COM/";
   last_length_ = 0;
-  state_ = service_state::idle;
+  set_state(service_state::idle);
 }
 
 void service::result(const std::string& name, std::int64_t code) {
@@ -252,24 +252,32 @@ void service::on_unsolicited(int code) {
   if (!client_->is_open() && state_ != service_state::idle) set_state(service_state::closed);
 }
 
-void service::open(const std::string& host, std::uint16_t port) {
+void service::open_in_background(const std::string& host, std::uint16_t port,
+                                 const std::string& user, const std::string& password) {
+  if (state_ != service_state::idle && state_ != service_state::closed) return;
+  user_ = user;
+  password_ = password;
+  open(host, port, false);
+}
+
+void service::open(const std::string& host, std::uint16_t port, bool announce) {
   host_ = host;
   port_ = port;
   set_state(service_state::opening);
-  auto start = [this, alive = std::weak_ptr<bool>(alive_)] {
+  auto start = [this, announce, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;
     open_options o;
     o.host = host_;
     o.port = port_;
     o.user = user_;
     o.password = password_;
-    client_->open(o, [this, alive](ftp::result r) {
+    client_->open(o, [this, alive, announce](ftp::result r) {
       if (alive.expired()) return;
       // A close that cancelled the open decides the state itself.
       if (state_ != service_state::closing) {
         set_state(r.code == 0 ? service_state::opened : service_state::idle);
       }
-      result("OPEN", r.code);
+      if (announce) result("OPEN", r.code);
     });
   };
   auto& ctx = module_.context();
@@ -278,15 +286,17 @@ void service::open(const std::string& host, std::uint16_t port) {
   auto timer = std::make_shared<boost::asio::steady_timer>(
       module_.io(), module_.time().scaled(module_.config().times.activate));
   const std::uint64_t attempt = ++open_attempt_;
-  timer->async_wait([this, timer, start, attempt, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+  timer->async_wait([this, timer, start, attempt, announce,
+                     alive = std::weak_ptr<bool>(alive_)](auto ec) {
     // A close (or a restart) since then ended this attempt; a later open is another one.
     if (ec || alive.expired() || attempt != open_attempt_ || state_ != service_state::opening) {
       return;
     }
     auto& s = module_.current();
-    if (s.cfun != 1 || !s.attached) {
+    if (s.cfun != 1 || !s.attached || module_.context().refused()) {
       set_state(service_state::idle);
-      return result("OPEN", error::network);
+      if (announce) result("OPEN", error::network);
+      return;
     }
     module_.context().activate("10." + std::to_string(7 + module_.config().id) + ".33.100");
     module_.publish_state("pdp", "active");

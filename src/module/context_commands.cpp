@@ -108,6 +108,8 @@ void add_context_commands(module& m) {
         return inv->error(cme::operation_not_allowed);
       }
       after(m, m.config().times.activate, inv, [&m, &ctx, inv] {
+        // A network that refuses the context answers only after the activation attempt.
+        if (ctx.refused()) return inv->error(cme::operation_not_allowed);
         ctx.registered = true;
         ctx.activate("10." + std::to_string(7 + m.config().id) + ".33.100");
         m.publish_state("pdp", "active");

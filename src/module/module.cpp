@@ -106,7 +106,7 @@ void module::restore_defaults() {
   line_.settings() = at::line_settings{};
 }
 
-void module::restart() {
+void module::restart(std::optional<std::chrono::milliseconds> off) {
   ++generation_;
   powered_ = false;
   busy_ = false;
@@ -126,7 +126,7 @@ void module::restart() {
   for (auto& l : restart_listeners_) l();
   update_input_pause();
   publish_state("module", "restarting");
-  restart_timer_.expires_after(clock_.scaled(opts_.times.restart));
+  restart_timer_.expires_after(clock_.scaled(off.value_or(opts_.times.restart)));
   restart_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
     if (ec || alive.expired()) return;
     power_up();
@@ -148,6 +148,7 @@ void module::send_raw(std::string_view bytes) {
 }
 
 void module::send_info(std::string_view text) {
+  if (bus_.active()) bus_.publish({events::kind::response, opts_.id, "module", text});
   const char s3 = line_.settings().s3;
   const char s4 = line_.settings().s4;
   std::string out;
@@ -174,6 +175,7 @@ void module::send_result(int code, std::string_view text) {
 }
 
 void module::send_error(at::cme code) {
+  if (bus_.active()) bus_.publish({events::kind::result, opts_.id, "module", "ERROR"});
   // +CME ERROR is a final result code like ERROR (27.007 9.2): ATQ1 suppresses it too.
   if (settings_.quiet) return;
   switch (settings_.cmee) {
@@ -394,6 +396,24 @@ void module::run_next_command() {
   }
   final_text_.clear();
   no_result_ = false;
+  if (bus_.active()) {
+    std::string text = "AT" + c.name;
+    switch (c.kind) {
+      case at::form::test:
+        text += "=?";
+        break;
+      case at::form::read:
+        text += "?";
+        break;
+      case at::form::write:
+        text += "=" + c.args;
+        break;
+      case at::form::exec:
+        text += c.args;
+        break;
+    }
+    bus_.publish({events::kind::command, opts_.id, "module", text});
+  }
   auto inv = std::make_shared<running>(*this, c, std::move(args));
   (*h)(inv);
 }
@@ -407,6 +427,10 @@ void module::fail_line(at::cme code) {
 }
 
 void module::finish_line(const std::string& final_text, bool no_result) {
+  if (bus_.active()) {
+    const std::string_view result = no_result ? "" : final_text.empty() ? "OK" : final_text;
+    bus_.publish({events::kind::result, opts_.id, "module", result});
+  }
   if (!no_result) {
     if (final_text.empty()) {
       send_result(result_ok, "OK");

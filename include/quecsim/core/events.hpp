@@ -14,10 +14,19 @@ enum class kind {
   warning,     ///< the host did something a real module tolerates but drivers should not do
   ftp_tx,      ///< a control line the module sent to its FTP server (password masked)
   ftp_rx,      ///< a control line the FTP server sent to the module
-  data_bytes,  ///< bytes moved on an FTP data connection: `data` holds the count in decimal
+  data_bytes,  ///< bytes moved on an FTP data connection: `data` is "down <n>" or "up <n>"
   fault,       ///< an injected fault took effect
   info,        ///< anything else worth a line in the transcript
+  command,     ///< an AT command about to run: `data` is "AT" + the command as the host wrote it
+  response,    ///< a line the module sent outside data mode (information, result, unsolicited)
+  result,      ///< the final result of a command line (OK, ERROR, +CME ERROR: ..., DEACT OK)
 };
+
+/// Whether the transcript records `k`: command, response and result repeat what the UART
+/// bytes already show, for subscribers that want lines rather than bytes.
+constexpr bool recorded(kind k) {
+  return k != kind::command && k != kind::response && k != kind::result;
+}
 
 /// The stable name of a kind, as written in the transcript.
 std::string_view name(kind k);

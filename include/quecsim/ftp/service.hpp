@@ -40,6 +40,10 @@ class service {
   service_state state() const { return state_; }
   /// The FTP client underneath (for faults and tests).
   client& ftp() { return *client_; }
+  /// Fault seam: opens a session without the host asking and without a result line, as a
+  /// previous run of the firmware may have left one open (from IDLE or CLOSED only).
+  void open_in_background(const std::string& host, std::uint16_t port, const std::string& user,
+                          const std::string& password);
 
  private:
   class upload;
@@ -55,7 +59,7 @@ class service {
   void result(const std::string& name, std::int64_t code);
   void finish_operation(const std::string& name, const ftp::result& r);
   void after_operation();
-  void open(const std::string& host, std::uint16_t port);
+  void open(const std::string& host, std::uint16_t port, bool announce = true);
   void put(const std::string& name, std::uint64_t size, std::chrono::seconds limit);
   void get(const std::string& name, std::uint64_t limit);
   void close();

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -112,8 +113,8 @@ class module {
   void data_ready();
 
   /// Restarts the module as AT+CFUN=1,1 does: everything back to power-up, then the
-  /// power-up lines after the restart time.
-  void restart();
+  /// power-up lines after the restart time (`off`, simulated; the profile's when absent).
+  void restart(std::optional<std::chrono::milliseconds> off = std::nullopt);
   /// Calls `listener` whenever the module restarts, so services return to power-up state.
   void on_restart(std::function<void()> listener) {
     restart_listeners_.push_back(std::move(listener));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -62,6 +63,12 @@ class packet_context {
     foreground = 0;
   }
 
+  /// Fault seam: the network refuses to bring the context up until `until` (the past: it
+  /// accepts again; time_point::max(): until told otherwise).
+  void refuse_until(std::chrono::steady_clock::time_point until) { refused_until_ = until; }
+  /// Whether an activation asked for now is refused by the network.
+  bool refused() const { return std::chrono::steady_clock::now() < refused_until_; }
+
   /// Calls `l` every time the context goes down.
   void on_down(down_listener l) { listeners_.push_back(std::move(l)); }
 
@@ -70,6 +77,7 @@ class packet_context {
   bool active_ = false;
   std::string local_ip_;
   std::vector<down_listener> listeners_;
+  std::chrono::steady_clock::time_point refused_until_{};
 };
 
 }  // namespace quecsim::net

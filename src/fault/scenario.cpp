@@ -1,0 +1,732 @@
+#include "quecsim/fault/scenario.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace quecsim::fault {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void fail(const std::string& source, const std::string& pointer,
+                       const std::string& expected) {
+  throw scenario_error(source + ": " + (pointer.empty() ? "/" : pointer) + ": " + expected);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// ---- parameters of actions, table-driven ---------------------------------------------------
+
+enum class ptype { integer, number, string, boolean, choice, lines, object };
+
+struct param {
+  const char* key;
+  ptype type;
+  bool required = false;
+  json fallback = nullptr;  // filled in when absent (null: stays absent)
+  std::int64_t min = 0;
+  std::int64_t max = INT64_MAX;
+  std::vector<std::string> choices = {};
+};
+
+struct action_spec {
+  const char* name;
+  std::vector<param> params;
+  bool embedded = false;  // acts through the embedded server's fault rules
+};
+
+const std::vector<std::string> roles = {"control", "data", "any"};
+
+const std::vector<action_spec>& specs() {
+  static const std::vector<action_spec> table = {
+      // The FTP server.
+      {"idle_timeout", {}, true},
+      {"server_reply",
+       {{"command", ptype::string, true},
+        {"argument", ptype::string},
+        {"text", ptype::lines, true},
+        {"count", ptype::integer, false, 1, 1}},
+       true},
+      {"server_delay",
+       {{"command", ptype::string, true},
+        {"argument", ptype::string},
+        {"delay_ms", ptype::integer, true, nullptr, 0},
+        {"count", ptype::integer, false, 1, 1}},
+       true},
+      {"server_fault", {{"rule", ptype::object, true}}, true},
+      // Connections.
+      {"close_control", {{"mode", ptype::choice, false, "close", 0, 0, {"close", "reset"}}}},
+      {"close_data",
+       {{"mode", ptype::choice, false, "reset", 0, 0, {"close", "reset"}},
+        {"after_bytes", ptype::integer, false, 0, 0},
+        {"direction", ptype::choice, false, "both", 0, 0, {"up", "down", "both"}}}},
+      {"pdp_deact", {{"refuse_ms", ptype::integer, false, 0, 0}}},
+      {"no_network", {{"duration_ms", ptype::integer, false, 0, 0}}},
+      {"network_back", {}},
+      {"dns_fail", {{"count", ptype::integer, false, 1, 1}}},
+      {"connect_refuse",
+       {{"count", ptype::integer, false, 1, 1},
+        {"role", ptype::choice, false, "control", 0, 0, roles}}},
+      {"connect_timeout",
+       {{"count", ptype::integer, false, 1, 1},
+        {"role", ptype::choice, false, "control", 0, 0, roles}}},
+      {"stall", {{"duration_ms", ptype::integer, false, 0, 0}}},
+      {"unstall", {}},
+      {"toxic",
+       {{"type", ptype::choice, true, nullptr, 0, 0,
+         {"latency", "bandwidth", "slicer", "limit_data", "timeout"}},
+        {"stream", ptype::choice, false, "both", 0, 0, {"upstream", "downstream", "both"}},
+        {"role", ptype::choice, false, "any", 0, 0, roles},
+        {"latency_ms", ptype::integer, false, nullptr, 0},
+        {"jitter_ms", ptype::integer, false, nullptr, 0},
+        {"rate", ptype::integer, false, nullptr, 1},
+        {"average_size", ptype::integer, false, nullptr, 1},
+        {"size_variation", ptype::integer, false, nullptr, 0},
+        {"delay_ms", ptype::integer, false, nullptr, 0},
+        {"bytes", ptype::integer, false, nullptr, 0},
+        {"reset", ptype::boolean, false, false},
+        {"timeout_ms", ptype::integer, false, nullptr, 0},
+        {"connections", ptype::integer, false, nullptr, 1},
+        {"duration_ms", ptype::integer, false, nullptr, 1}}},
+      {"clear_toxics", {}},
+      // Toward the host.
+      {"host_delay", {{"ms", ptype::integer, true, nullptr, 1}, {"bytes", ptype::integer, false, 0, 0}}},
+      {"host_split",
+       {{"size", ptype::integer, true, nullptr, 1},
+        {"gap_ms", ptype::integer, false, 20, 0},
+        {"bytes", ptype::integer, false, 0, 0}}},
+      {"host_duplicate", {{"bytes", ptype::integer, true, nullptr, 1}}},
+      {"host_drop", {{"bytes", ptype::integer, true, nullptr, 1}}},
+      {"host_garbage", {{"length", ptype::integer, true, nullptr, 1, 1 << 20}}},
+      {"restart", {}},
+      {"brownout",
+       {{"text", ptype::string, false, "UNDER-VOLTAGE POWER DOWN"},
+        {"off_ms", ptype::integer, false, 5000, 0}}},
+      {"urc", {{"text", ptype::string, true}}},
+      {"raw", {{"bytes", ptype::string, true}}},
+      // The module's own state.
+      {"open_session",
+       {{"host", ptype::string, false, "stale.example"},
+        {"port", ptype::integer, false, 21, 1, 65535},
+        {"user", ptype::string, false, ""},
+        {"password", ptype::string, false, ""}}},
+  };
+  return table;
+}
+
+const action_spec* find_spec(const std::string& name) {
+  for (const auto& s : specs())
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+std::string describe(const param& p) {
+  switch (p.type) {
+    case ptype::integer:
+      if (p.max != INT64_MAX) {
+        return "an integer from " + std::to_string(p.min) + " to " + std::to_string(p.max);
+      }
+      return "an integer of at least " + std::to_string(p.min);
+    case ptype::number:
+      return "a number";
+    case ptype::string:
+      return "a string";
+    case ptype::boolean:
+      return "true or false";
+    case ptype::choice:
+      return "one of " + join(p.choices);
+    case ptype::lines:
+      return "a string or an array of strings (the reply lines)";
+    case ptype::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+bool fits(const param& p, const json& v) {
+  switch (p.type) {
+    case ptype::integer: {
+      if (!v.is_number_integer()) return false;
+      if (v.is_number_unsigned()) {
+        return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(p.max) &&
+               static_cast<std::int64_t>(v.get<std::uint64_t>()) >= p.min;
+      }
+      const auto n = v.get<std::int64_t>();
+      return n >= p.min && n <= p.max;
+    }
+    case ptype::number:
+      return v.is_number();
+    case ptype::string:
+      return v.is_string();
+    case ptype::boolean:
+      return v.is_boolean();
+    case ptype::choice:
+      return v.is_string() && std::find(p.choices.begin(), p.choices.end(),
+                                        v.get<std::string>()) != p.choices.end();
+    case ptype::lines:
+      if (v.is_string()) return !v.get<std::string>().empty();
+      return v.is_array() && !v.empty() &&
+             std::all_of(v.begin(), v.end(), [](const json& l) { return l.is_string(); });
+    case ptype::object:
+      return v.is_object();
+  }
+  return false;
+}
+
+// ---- generic readers -----------------------------------------------------------------------
+
+void only_keys(const json& o, const std::vector<std::string>& allowed, const std::string& source,
+               const std::string& pointer, const std::string& what) {
+  for (const auto& [k, v] : o.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      fail(source, pointer + "/" + k, "unknown key in " + what + " (expected " + join(allowed) + ")");
+    }
+  }
+}
+
+const json& object_at(const json& v, const std::string& source, const std::string& pointer,
+                      const std::string& what) {
+  if (!v.is_object()) fail(source, pointer, "expected " + what);
+  return v;
+}
+
+std::string string_at(const json& v, const std::string& source, const std::string& pointer,
+                      bool non_empty = true) {
+  if (!v.is_string() || (non_empty && v.get<std::string>().empty())) {
+    fail(source, pointer, non_empty ? "expected a non-empty string" : "expected a string");
+  }
+  return v.get<std::string>();
+}
+
+std::int64_t integer_at(const json& v, const std::string& source, const std::string& pointer,
+                        std::int64_t min, std::int64_t max = INT64_MAX) {
+  bool ok = v.is_number_integer();
+  std::int64_t n = 0;
+  if (ok && v.is_number_unsigned()) {
+    ok = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX);
+    if (ok) n = static_cast<std::int64_t>(v.get<std::uint64_t>());
+  } else if (ok) {
+    n = v.get<std::int64_t>();
+  }
+  if (!ok || n < min || n > max) {
+    fail(source, pointer,
+         max == INT64_MAX
+             ? "expected an integer of at least " + std::to_string(min)
+             : "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return n;
+}
+
+double number_at(const json& v, const std::string& source, const std::string& pointer, double min,
+                 double max, bool min_exclusive) {
+  if (!v.is_number()) fail(source, pointer, "expected a number");
+  const double x = v.get<double>();
+  if ((min_exclusive ? x <= min : x < min) || x > max) {
+    std::ostringstream why;
+    why << "expected a number " << (min_exclusive ? "greater than " : "of at least ") << min;
+    if (max < 1e300) why << " and at most " << max;
+    fail(source, pointer, why.str());
+  }
+  return x;
+}
+
+std::regex regex_at(const json& v, const std::string& source, const std::string& pointer) {
+  const std::string text = string_at(v, source, pointer);
+  try {
+    return std::regex(text, std::regex::ECMAScript | std::regex::icase);
+  } catch (const std::regex_error& e) {
+    fail(source, pointer, std::string("expected a regular expression (") + e.what() + ")");
+  }
+}
+
+// ---- states, commands and verbs a trigger may name ------------------------------------------
+
+const std::map<std::string, std::vector<std::string>>& machine_states() {
+  static const std::map<std::string, std::vector<std::string>> m = {
+      {"ftp", {"IDLE", "OPENING", "OPENED", "WORKING", "TRANSFER", "CLOSING", "CLOSED"}},
+      {"pdp", {"active", "inactive"}},
+      {"uart", {"command", "data"}},
+      {"module", {"ready", "restarting", "off"}},
+  };
+  return m;
+}
+
+std::vector<std::string> machine_names() {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : machine_states()) out.push_back(k);
+  return out;
+}
+
+void check_state(const std::string& machine, const std::string& state, const std::string& source,
+                 const std::string& pointer) {
+  const auto& states = machine_states().at(machine);
+  if (std::find(states.begin(), states.end(), state) == states.end()) {
+    fail(source, pointer, "expected a state of " + machine + ": " + join(states));
+  }
+}
+
+// The FTP verbs the module's client sends: a trigger on any other never fires.
+const std::vector<std::string> client_verbs = {"USER", "PASS", "TYPE", "SIZE", "CWD",  "PWD",
+                                               "DELE", "MKD",  "RMD",  "RNFR", "RNTO", "PASV",
+                                               "PORT", "REST", "RETR", "STOR", "QUIT", "NOOP",
+                                               "LIST", "NLST", "APPE"};
+
+// An AT prefix must start with AT; what follows up to '=' or '?' is the command the trigger
+// waits for. Whether the module knows that command is checked once the module exists.
+std::string command_prefix(const json& v, const std::string& source, const std::string& pointer) {
+  std::string text = upper(string_at(v, source, pointer));
+  if (text.rfind("AT", 0) != 0) {
+    fail(source, pointer, "expected an AT command line prefix such as \"AT+QFTPGET\"");
+  }
+  return text;
+}
+
+trigger parse_trigger(const json& w, const std::string& source, const std::string& p) {
+  object_at(w, source, p, "a trigger object such as {\"command\": \"AT+QFTPGET\"}");
+  static const std::vector<std::string> mains = {
+      "time_ms", "command", "command_regex", "response", "response_regex", "final",
+      "bytes",   "ftp_command", "ftp_reply", "state"};
+  std::vector<std::string> present;
+  for (const auto& m : mains)
+    if (w.contains(m)) present.push_back(m);
+  if (present.size() != 1) {
+    fail(source, p, "expected exactly one trigger of " + join(mains) +
+                        (present.empty() ? "" : " (found " + join(present) + ")"));
+  }
+  const std::string& k = present.front();
+  const std::string kp = p + "/" + k;
+  trigger t;
+  if (k == "time_ms") {
+    only_keys(w, {"time_ms", "period_ms"}, source, p, "a time trigger");
+    t.kind = trigger_kind::time;
+    t.at = std::chrono::milliseconds(integer_at(w[k], source, kp, 0));
+    if (w.contains("period_ms")) {
+      t.period = std::chrono::milliseconds(integer_at(w["period_ms"], source, p + "/period_ms", 1));
+    }
+  } else if (k == "command" || k == "command_regex") {
+    only_keys(w, {k}, source, p, "a command trigger");
+    t.kind = trigger_kind::command;
+    if (k == "command") {
+      t.text = command_prefix(w[k], source, kp);
+    } else {
+      t.pattern = regex_at(w[k], source, kp);
+    }
+  } else if (k == "response" || k == "response_regex") {
+    only_keys(w, {k}, source, p, "a response trigger");
+    t.kind = trigger_kind::response;
+    if (k == "response") {
+      t.text = string_at(w[k], source, kp);
+    } else {
+      t.pattern = regex_at(w[k], source, kp);
+    }
+  } else if (k == "final") {
+    only_keys(w, {k}, source, p, "a final-result trigger");
+    t.kind = trigger_kind::final;
+    t.text = command_prefix(w[k], source, kp);
+  } else if (k == "bytes") {
+    only_keys(w, {"bytes", "direction", "from"}, source, p, "a bytes trigger");
+    t.kind = trigger_kind::bytes;
+    t.bytes = static_cast<std::uint64_t>(integer_at(w[k], source, kp, 1));
+    if (!w.contains("direction")) fail(source, p, "expected \"direction\": \"up\" or \"down\"");
+    const auto& d = w["direction"];
+    if (!d.is_string() || (d != "up" && d != "down")) {
+      fail(source, p + "/direction", "expected \"up\" or \"down\"");
+    }
+    t.upstream = d == "up";
+    if (w.contains("from")) {
+      const auto& f = w["from"];
+      if (!f.is_string() || (f != "connect" && f != "data")) {
+        fail(source, p + "/from", "expected \"connect\" (UART bytes after CONNECT) or \"data\" "
+                                  "(bytes on the data connection)");
+      }
+      t.from_connect = f == "connect";
+    }
+  } else if (k == "ftp_command") {
+    only_keys(w, {k}, source, p, "an FTP command trigger");
+    t.kind = trigger_kind::ftp_command;
+    t.text = upper(string_at(w[k], source, kp));
+    if (std::find(client_verbs.begin(), client_verbs.end(), t.text) == client_verbs.end()) {
+      fail(source, kp, "expected an FTP verb the module sends: " + join(client_verbs));
+    }
+  } else if (k == "ftp_reply") {
+    only_keys(w, {k}, source, p, "an FTP reply trigger");
+    t.kind = trigger_kind::ftp_reply;
+    t.reply_code = static_cast<int>(integer_at(w[k], source, kp, 100, 599));
+  } else {
+    only_keys(w, {"state"}, source, p, "a state trigger");
+    t.kind = trigger_kind::state;
+    const auto& s = object_at(w[k], source, kp, "{\"machine\": ..., \"to\": ...}");
+    only_keys(s, {"machine", "to"}, source, kp, "a state trigger");
+    if (!s.contains("machine")) fail(source, kp, "expected \"machine\": " + join(machine_names()));
+    t.machine = string_at(s["machine"], source, kp + "/machine");
+    if (machine_states().count(t.machine) == 0) {
+      fail(source, kp + "/machine", "expected one of " + join(machine_names()));
+    }
+    if (!s.contains("to")) fail(source, kp, "expected \"to\": the state entered");
+    t.state = string_at(s["to"], source, kp + "/to");
+    check_state(t.machine, t.state, source, kp + "/to");
+  }
+  return t;
+}
+
+std::vector<condition> parse_conditions(const json& c, const std::string& source,
+                                        const std::string& p) {
+  object_at(c, source, p, "an object of machine states such as {\"ftp\": \"TRANSFER\"}");
+  std::vector<condition> out;
+  for (const auto& [machine, state] : c.items()) {
+    if (machine_states().count(machine) == 0) {
+      fail(source, p + "/" + machine, "unknown machine (expected " + join(machine_names()) + ")");
+    }
+    const std::string s = string_at(state, source, p + "/" + machine);
+    check_state(machine, s, source, p + "/" + machine);
+    out.push_back({machine, s});
+  }
+  return out;
+}
+
+event parse_event(const json& e, const std::string& source, const std::string& p) {
+  object_at(e, source, p, "an event object with \"when\" and \"do\"");
+  only_keys(e, {"name", "when", "if", "count", "every", "after_ms", "probability", "do"}, source, p,
+            "an event");
+  event ev;
+  ev.pointer = p;
+  if (e.contains("name")) ev.name = string_at(e["name"], source, p + "/name");
+  if (!e.contains("when")) fail(source, p, "expected \"when\": the trigger");
+  ev.when = parse_trigger(e["when"], source, p + "/when");
+  if (e.contains("if")) ev.conditions = parse_conditions(e["if"], source, p + "/if");
+  if (e.contains("count")) {
+    const auto& c = e["count"];
+    if (c.is_string() && c == "unlimited") {
+      ev.count = -1;
+    } else if (!c.is_number_integer() || c.get<std::int64_t>() < 1) {
+      fail(source, p + "/count", "expected an integer of at least 1 or \"unlimited\"");
+    } else {
+      ev.count = c.get<std::int64_t>();
+    }
+  }
+  if (e.contains("every")) {
+    ev.every = static_cast<std::uint64_t>(integer_at(e["every"], source, p + "/every", 1));
+  }
+  if (e.contains("after_ms")) {
+    ev.after = std::chrono::milliseconds(integer_at(e["after_ms"], source, p + "/after_ms", 0));
+  }
+  if (e.contains("probability")) {
+    ev.probability = number_at(e["probability"], source, p + "/probability", 0.0, 1.0, true);
+  }
+  if (!e.contains("do")) fail(source, p, "expected \"do\": a list of actions");
+  const auto& d = e["do"];
+  if (!d.is_array() || d.empty()) fail(source, p + "/do", "expected a non-empty array of actions");
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    ev.actions.push_back(parse_action(d[i], source, p + "/do/" + std::to_string(i)));
+  }
+  if (ev.name.empty()) ev.name = p;
+  return ev;
+}
+
+module_settings parse_module(const json& m, const std::string& source, const std::string& p) {
+  object_at(m, source, p, "an object of module settings");
+  only_keys(m, {"model", "baud", "latency_ms", "bandwidth", "time_scale", "autobaud"}, source, p,
+            "module settings");
+  module_settings s;
+  if (m.contains("model")) {
+    s.model = string_at(m["model"], source, p + "/model");
+  }
+  if (m.contains("baud")) {
+    static const std::set<std::int64_t> rates = {0,     300,   600,   1200,   2400,   4800,
+                                                 9600,  14400, 19200, 28800,  38400,  57600,
+                                                 115200, 230400, 460800, 921600};
+    const auto b = integer_at(m["baud"], source, p + "/baud", 0);
+    if (rates.count(b) == 0) {
+      fail(source, p + "/baud", "expected a UART rate such as 115200 (or 0 for no pacing)");
+    }
+    s.baud = static_cast<unsigned>(b);
+  }
+  if (m.contains("latency_ms")) {
+    s.latency_ms = number_at(m["latency_ms"], source, p + "/latency_ms", 0.0, 1e300, false);
+  }
+  if (m.contains("bandwidth")) {
+    s.bandwidth = static_cast<std::uint64_t>(integer_at(m["bandwidth"], source, p + "/bandwidth", 0));
+  }
+  if (m.contains("autobaud")) {
+    if (!m["autobaud"].is_boolean()) fail(source, p + "/autobaud", "expected true or false");
+    s.autobaud = m["autobaud"].get<bool>();
+  }
+  if (m.contains("time_scale")) {
+    s.time_scale = number_at(m["time_scale"], source, p + "/time_scale", 0.0, 1e300, true);
+  }
+  return s;
+}
+
+// A path inside the served root: relative, no `..`, no empty parts.
+std::string relative_path(const json& v, const std::string& source, const std::string& p) {
+  const std::string path = string_at(v, source, p);
+  bool ok = path.front() != '/' && path.find('\0') == std::string::npos;
+  std::istringstream parts(path);
+  std::string part;
+  while (ok && std::getline(parts, part, '/')) ok = !part.empty() && part != "." && part != "..";
+  if (!ok) fail(source, p, "expected a relative path inside the served folder (no '..')");
+  return path;
+}
+
+void parse_server(const json& s, const std::string& source, const std::string& p, scenario& out) {
+  object_at(s, source, p, "an object with the embedded server's users, faults and files");
+  only_keys(s, {"users", "faults", "files"}, source, p, "server settings");
+  if (s.contains("users")) {
+    const auto& u = s["users"];
+    if (!u.is_array()) fail(source, p + "/users", "expected an array of accounts");
+    for (std::size_t i = 0; i < u.size(); ++i) {
+      const std::string up = p + "/users/" + std::to_string(i);
+      object_at(u[i], source, up, "{\"name\": ..., \"password\": ...}");
+      only_keys(u[i], {"name", "password", "home"}, source, up, "an account");
+      ftpd::user user;
+      if (!u[i].contains("name")) fail(source, up, "expected \"name\"");
+      user.name = string_at(u[i]["name"], source, up + "/name");
+      if (!u[i].contains("password")) fail(source, up, "expected \"password\"");
+      user.password = string_at(u[i]["password"], source, up + "/password", false);
+      if (u[i].contains("home")) user.home = string_at(u[i]["home"], source, up + "/home");
+      out.users.push_back(user);
+    }
+  }
+  if (s.contains("faults")) {
+    const auto& f = s["faults"];
+    if (!f.is_array()) fail(source, p + "/faults", "expected an array of fault rules");
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      try {
+        out.server_faults.push_back(
+            ftpd::parse_fault_rule(f[i], source, p + "/faults/" + std::to_string(i)));
+      } catch (const ftpd::fault_rule_error& e) {
+        throw scenario_error(e.what());
+      }
+    }
+  }
+  if (s.contains("files")) {
+    const auto& f = s["files"];
+    if (!f.is_array()) fail(source, p + "/files", "expected an array of files");
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      const std::string fp = p + "/files/" + std::to_string(i);
+      object_at(f[i], source, fp, "{\"path\": ..., \"text\" or \"size\": ...}");
+      only_keys(f[i], {"path", "text", "size"}, source, fp, "a server file");
+      server_file file;
+      if (!f[i].contains("path")) fail(source, fp, "expected \"path\"");
+      file.path = relative_path(f[i]["path"], source, fp + "/path");
+      if (f[i].contains("text") == f[i].contains("size")) {
+        fail(source, fp, "expected either \"text\" (the contents) or \"size\" (random bytes)");
+      }
+      if (f[i].contains("text")) {
+        file.text = string_at(f[i]["text"], source, fp + "/text", false);
+      } else {
+        file.size = static_cast<std::uint64_t>(
+            integer_at(f[i]["size"], source, fp + "/size", 0, std::int64_t{1} << 32));
+      }
+      out.files.push_back(std::move(file));
+    }
+  }
+}
+
+expectations parse_expect(const json& x, const std::string& source, const std::string& p) {
+  object_at(x, source, p, "an object of expectations");
+  only_keys(x, {"lines", "ftp_state", "files"}, source, p, "expectations");
+  expectations out;
+  if (x.contains("lines")) {
+    const auto& l = x["lines"];
+    if (!l.is_array()) fail(source, p + "/lines", "expected an array of lines");
+    for (std::size_t i = 0; i < l.size(); ++i) {
+      out.lines.push_back(string_at(l[i], source, p + "/lines/" + std::to_string(i)));
+    }
+  }
+  if (x.contains("ftp_state")) {
+    out.ftp_state = string_at(x["ftp_state"], source, p + "/ftp_state");
+    check_state("ftp", *out.ftp_state, source, p + "/ftp_state");
+  }
+  if (x.contains("files")) {
+    const auto& f = x["files"];
+    if (!f.is_array()) fail(source, p + "/files", "expected an array of files");
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      const std::string fp = p + "/files/" + std::to_string(i);
+      object_at(f[i], source, fp, "{\"path\": ..., \"sha256\": ...}");
+      only_keys(f[i], {"path", "sha256"}, source, fp, "an expected file");
+      expectations::file file;
+      if (!f[i].contains("path")) fail(source, fp, "expected \"path\"");
+      file.path = relative_path(f[i]["path"], source, fp + "/path");
+      if (!f[i].contains("sha256")) fail(source, fp, "expected \"sha256\"");
+      std::string hash = string_at(f[i]["sha256"], source, fp + "/sha256");
+      for (auto& c : hash) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        fail(source, fp + "/sha256", "expected 64 hexadecimal digits");
+      }
+      file.sha256 = hash;
+      out.files.push_back(std::move(file));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> action_names() {
+  std::vector<std::string> out;
+  for (const auto& s : specs()) out.emplace_back(s.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> action_parameters(const std::string& name) {
+  std::vector<std::string> out;
+  if (const auto* s = find_spec(name))
+    for (const auto& p : s->params) out.emplace_back(p.key);
+  return out;
+}
+
+bool arms_only(const action& a) {
+  static const std::set<std::string> arming = {
+      "server_reply", "server_delay",   "server_fault",    "no_network", "network_back",
+      "dns_fail",     "connect_refuse", "connect_timeout", "stall",      "unstall",
+      "toxic",        "clear_toxics",   "host_delay",      "host_split", "host_duplicate",
+      "host_drop"};
+  if (a.name == "close_data") return a.params.value("after_bytes", 0) > 0;
+  return arming.count(a.name) != 0;
+}
+
+bool needs_embedded_server(const action& a) {
+  const auto* s = find_spec(a.name);
+  return s != nullptr && s->embedded;
+}
+
+bool scenario::needs_embedded_server() const {
+  if (!server_faults.empty() || !files.empty() || !users.empty() || !expect.files.empty()) {
+    return true;
+  }
+  for (const auto& e : events)
+    for (const auto& a : e.actions)
+      if (fault::needs_embedded_server(a)) return true;
+  return false;
+}
+
+action parse_action(const json& o, const std::string& source, const std::string& p) {
+  if (!o.is_object()) fail(source, p, "expected an action object such as {\"action\": \"pdp_deact\"}");
+  if (!o.contains("action")) fail(source, p, "expected \"action\": one of " + join(action_names()));
+  const auto& n = o["action"];
+  const action_spec* spec = n.is_string() ? find_spec(n.get<std::string>()) : nullptr;
+  if (spec == nullptr) fail(source, p + "/action", "expected one of " + join(action_names()));
+  std::vector<std::string> allowed = {"action"};
+  for (const auto& prm : spec->params) allowed.emplace_back(prm.key);
+  only_keys(o, allowed, source, p, std::string("action \"") + spec->name + "\"");
+  action a;
+  a.name = spec->name;
+  a.pointer = p;
+  a.params = o;
+  for (const auto& prm : spec->params) {
+    if (!o.contains(prm.key)) {
+      if (prm.required) fail(source, p, std::string("expected \"") + prm.key + "\": " + describe(prm));
+      if (!prm.fallback.is_null()) a.params[prm.key] = prm.fallback;
+      continue;
+    }
+    if (!fits(prm, o[prm.key])) fail(source, p + "/" + prm.key, "expected " + describe(prm));
+  }
+  if (a.name == "server_fault") {
+    try {
+      (void)ftpd::parse_fault_rule(o["rule"], source, p + "/rule");
+    } catch (const ftpd::fault_rule_error& e) {
+      throw scenario_error(e.what());
+    }
+  }
+  if (a.name == "server_reply" || a.name == "server_delay") {
+    const std::string verb = o["command"].get<std::string>();
+    if (verb.empty() || verb.size() > 8 || !std::all_of(verb.begin(), verb.end(), [](char c) {
+          return std::isalpha(static_cast<unsigned char>(c)) != 0;
+        })) {
+      fail(source, p + "/command", "expected an FTP command verb such as \"RETR\"");
+    }
+  }
+  if (a.name == "toxic") {
+    // Each toxic type needs its own parameters; a toxic without them would do nothing.
+    static const std::map<std::string, std::vector<std::string>> needs = {
+        {"latency", {"latency_ms"}},      {"bandwidth", {"rate"}},
+        {"slicer", {"average_size"}},     {"limit_data", {"bytes"}},
+        {"timeout", {}},
+    };
+    const std::string type = o["type"].get<std::string>();
+    for (const auto& k : needs.at(type)) {
+      if (!o.contains(k)) fail(source, p, "expected \"" + k + "\" for a " + type + " toxic");
+    }
+  }
+  return a;
+}
+
+scenario parse_scenario(const json& doc, const std::string& source) {
+  object_at(doc, source, "", "a scenario object with \"name\" and \"events\"");
+  only_keys(doc,
+            {"$schema", "name", "description", "seed", "module", "server", "events", "expect"},
+            source, "", "a scenario");
+  scenario s;
+  s.source = source;
+  if (!doc.contains("name")) fail(source, "", "expected \"name\"");
+  s.name = string_at(doc["name"], source, "/name");
+  if (!doc.contains("description")) fail(source, "", "expected \"description\": one line");
+  s.description = string_at(doc["description"], source, "/description");
+  if (s.description.find('\n') != std::string::npos) {
+    fail(source, "/description", "expected one line");
+  }
+  if (doc.contains("$schema")) string_at(doc["$schema"], source, "/$schema");
+  if (doc.contains("seed")) {
+    s.seed = static_cast<std::uint64_t>(integer_at(doc["seed"], source, "/seed", 0));
+  }
+  if (doc.contains("module")) s.module = parse_module(doc["module"], source, "/module");
+  if (doc.contains("server")) parse_server(doc["server"], source, "/server", s);
+  if (doc.contains("events")) {
+    const auto& e = doc["events"];
+    if (!e.is_array()) fail(source, "/events", "expected an array of events");
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      s.events.push_back(parse_event(e[i], source, "/events/" + std::to_string(i)));
+    }
+  }
+  if (doc.contains("expect")) s.expect = parse_expect(doc["expect"], source, "/expect");
+  return s;
+}
+
+json parse_json_text(const std::string& text, const std::string& source) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann reports a byte offset; people look for a line and a column.
+    std::size_t line = 1;
+    std::size_t column = 1;
+    const std::size_t end = std::min(e.byte == 0 ? 0 : e.byte - 1, text.size());
+    for (std::size_t i = 0; i < end; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    // Keep the reason, drop nlohmann's own position prefix.
+    if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    throw scenario_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                         ": not valid JSON: " + what);
+  }
+}
+
+scenario load_scenario(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw scenario_error(file.string() + ": cannot open the scenario file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_scenario(parse_json_text(text, file.string()), file.string());
+}
+
+}  // namespace quecsim::fault
