@@ -5,18 +5,18 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "quecsim/core/clock.hpp"
@@ -274,8 +274,9 @@ int run(int argc, char** argv) {
         for (auto& s : scenarios) {
           if (s.needs_embedded_server() && !ftpd) {
             throw quecsim::fault::scenario_error(
-                s.source + ": the scenario acts through the embedded FTP server (its users, "
-                           "files, rules or server actions), which --no-embedded-ftp turns off");
+                s.source +
+                ": the scenario acts through the embedded FTP server (its users, "
+                "files, rules or server actions), which --no-embedded-ftp turns off");
           }
           faults->load(s);
         }
@@ -321,7 +322,8 @@ int run(int argc, char** argv) {
       bool all_held = true;
       const auto root = ftpd ? ftpd->cfg().root : std::filesystem::path(o.ftp_root);
       for (const auto& v : faults->check(root)) {
-        std::string line = "scenario " + v.scenario + ": " + (v.passed() ? "expectations held" : "FAILED");
+        std::string line =
+            "scenario " + v.scenario + ": " + (v.passed() ? "expectations held" : "FAILED");
         for (const auto& f : v.failures) line += "; " + f;
         bus.publish({quecsim::events::kind::info, mo.id, "fault", line});
         std::cerr << "quecsim: " << line << '\n';

@@ -100,7 +100,8 @@ injector::injector(boost::asio::io_context& io, const clock& clk, events::bus& b
 
 injector::~injector() {
   *alive_ = false;
-  if (link_ && seams_.module != nullptr && seams_.port != nullptr) seams_.module->attach(*seams_.port);
+  if (link_ && seams_.module != nullptr && seams_.port != nullptr)
+    seams_.module->attach(*seams_.port);
 }
 
 // ---- loading --------------------------------------------------------------------------------
@@ -120,8 +121,9 @@ void injector::validate(const scenario& s) const {
                                                std::isalpha(static_cast<unsigned char>(name[0])));
       }
       if (!known) {
-        throw scenario_error(s.source + ": " + e.pointer + "/when: no AT command of this module "
-                                                           "starts with \"" +
+        throw scenario_error(s.source + ": " + e.pointer +
+                             "/when: no AT command of this module "
+                             "starts with \"" +
                              name + "\", so the event could never fire");
       }
     }
@@ -328,14 +330,15 @@ void injector::on_event(const events::event& e) {
         if (std::isdigit(static_cast<unsigned char>(e.data[i])) == 0) return;
         code = code * 10 + (e.data[i] - '0');
       }
-      match(trigger_kind::ftp_reply, [&](armed_event& a) { return a.spec.when.reply_code == code; });
+      match(trigger_kind::ftp_reply,
+            [&](armed_event& a) { return a.spec.when.reply_code == code; });
       break;
     }
     case kind::data_bytes: {
       // "down N" or "up N".
       const bool up = starts_with(e.data, "up ");
-      const auto n = std::strtoull(std::string(e.data.substr(e.data.find(' ') + 1)).c_str(),
-                                   nullptr, 10);
+      const auto n =
+          std::strtoull(std::string(e.data.substr(e.data.find(' ') + 1)).c_str(), nullptr, 10);
       auto& total = up ? data_up_ : data_down_;
       total += n;
       match(trigger_kind::bytes, [&](armed_event& a) {
@@ -519,8 +522,11 @@ std::string injector::act(const action& a) {
                                               : net::connect_fault::unanswered;
     const std::string role = n == "dns_fail" ? "" : role_name(p["role"]);
     net.fail_connects(kind, count, role);
-    return "the next " + std::to_string(count) + " connect(s)" + (role.empty() ? "" : " of " + role) +
-           (n == "dns_fail" ? ": name lookup fails" : n == "connect_refuse" ? ": refused" : ": SYN unanswered");
+    return "the next " + std::to_string(count) + " connect(s)" +
+           (role.empty() ? "" : " of " + role) +
+           (n == "dns_fail"         ? ": name lookup fails"
+            : n == "connect_refuse" ? ": refused"
+                                    : ": SYN unanswered");
   }
   if (n == "stall") {
     net.blackhole(true);
@@ -585,8 +591,9 @@ std::string injector::act(const action& a) {
     }
     host_fault_armed();
     link_->arm(f, bytes, pause, piece);
-    return n.substr(5) + " " + (bytes == 0 ? std::string("the next output") :
-                                             "the next " + std::to_string(bytes) + " bytes") +
+    return n.substr(5) + " " +
+           (bytes == 0 ? std::string("the next output")
+                       : "the next " + std::to_string(bytes) + " bytes") +
            " to the host";
   }
   if (n == "host_garbage") {

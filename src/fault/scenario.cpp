@@ -87,7 +87,12 @@ const std::vector<action_spec>& specs() {
       {"stall", {{"duration_ms", ptype::integer, false, 0, 0}}},
       {"unstall", {}},
       {"toxic",
-       {{"type", ptype::choice, true, nullptr, 0, 0,
+       {{"type",
+         ptype::choice,
+         true,
+         nullptr,
+         0,
+         0,
          {"latency", "bandwidth", "slicer", "limit_data", "timeout"}},
         {"stream", ptype::choice, false, "both", 0, 0, {"upstream", "downstream", "both"}},
         {"role", ptype::choice, false, "any", 0, 0, roles},
@@ -104,7 +109,8 @@ const std::vector<action_spec>& specs() {
         {"duration_ms", ptype::integer, false, nullptr, 1}}},
       {"clear_toxics", {}},
       // Toward the host.
-      {"host_delay", {{"ms", ptype::integer, true, nullptr, 1}, {"bytes", ptype::integer, false, 0, 0}}},
+      {"host_delay",
+       {{"ms", ptype::integer, true, nullptr, 1}, {"bytes", ptype::integer, false, 0, 0}}},
       {"host_split",
        {{"size", ptype::integer, true, nullptr, 1},
         {"gap_ms", ptype::integer, false, 20, 0},
@@ -175,8 +181,8 @@ bool fits(const param& p, const json& v) {
     case ptype::boolean:
       return v.is_boolean();
     case ptype::choice:
-      return v.is_string() && std::find(p.choices.begin(), p.choices.end(),
-                                        v.get<std::string>()) != p.choices.end();
+      return v.is_string() &&
+             std::find(p.choices.begin(), p.choices.end(), v.get<std::string>()) != p.choices.end();
     case ptype::lines:
       if (v.is_string()) return !v.get<std::string>().empty();
       return v.is_array() && !v.empty() &&
@@ -193,7 +199,8 @@ void only_keys(const json& o, const std::vector<std::string>& allowed, const std
                const std::string& pointer, const std::string& what) {
   for (const auto& [k, v] : o.items()) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      fail(source, pointer + "/" + k, "unknown key in " + what + " (expected " + join(allowed) + ")");
+      fail(source, pointer + "/" + k,
+           "unknown key in " + what + " (expected " + join(allowed) + ")");
     }
   }
 }
@@ -280,10 +287,9 @@ void check_state(const std::string& machine, const std::string& state, const std
 }
 
 // The FTP verbs the module's client sends: a trigger on any other never fires.
-const std::vector<std::string> client_verbs = {"USER", "PASS", "TYPE", "SIZE", "CWD",  "PWD",
-                                               "DELE", "MKD",  "RMD",  "RNFR", "RNTO", "PASV",
-                                               "PORT", "REST", "RETR", "STOR", "QUIT", "NOOP",
-                                               "LIST", "NLST", "APPE"};
+const std::vector<std::string> client_verbs = {
+    "USER", "PASS", "TYPE", "SIZE", "CWD",  "PWD",  "DELE", "MKD",  "RMD",  "RNFR", "RNTO",
+    "PASV", "PORT", "REST", "RETR", "STOR", "QUIT", "NOOP", "LIST", "NLST", "APPE"};
 
 // An AT prefix must start with AT; what follows up to '=' or '?' is the command the trigger
 // waits for. Whether the module knows that command is checked once the module exists.
@@ -298,14 +304,15 @@ std::string command_prefix(const json& v, const std::string& source, const std::
 trigger parse_trigger(const json& w, const std::string& source, const std::string& p) {
   object_at(w, source, p, "a trigger object such as {\"command\": \"AT+QFTPGET\"}");
   static const std::vector<std::string> mains = {
-      "time_ms", "command", "command_regex", "response", "response_regex", "final",
-      "bytes",   "ftp_command", "ftp_reply", "state"};
+      "time_ms", "command", "command_regex", "response",  "response_regex",
+      "final",   "bytes",   "ftp_command",   "ftp_reply", "state"};
   std::vector<std::string> present;
   for (const auto& m : mains)
     if (w.contains(m)) present.push_back(m);
   if (present.size() != 1) {
-    fail(source, p, "expected exactly one trigger of " + join(mains) +
-                        (present.empty() ? "" : " (found " + join(present) + ")"));
+    fail(source, p,
+         "expected exactly one trigger of " + join(mains) +
+             (present.empty() ? "" : " (found " + join(present) + ")"));
   }
   const std::string& k = present.front();
   const std::string kp = p + "/" + k;
@@ -350,8 +357,9 @@ trigger parse_trigger(const json& w, const std::string& source, const std::strin
     if (w.contains("from")) {
       const auto& f = w["from"];
       if (!f.is_string() || (f != "connect" && f != "data")) {
-        fail(source, p + "/from", "expected \"connect\" (UART bytes after CONNECT) or \"data\" "
-                                  "(bytes on the data connection)");
+        fail(source, p + "/from",
+             "expected \"connect\" (UART bytes after CONNECT) or \"data\" "
+             "(bytes on the data connection)");
       }
       t.from_connect = f == "connect";
     }
@@ -446,8 +454,8 @@ module_settings parse_module(const json& m, const std::string& source, const std
     s.model = string_at(m["model"], source, p + "/model");
   }
   if (m.contains("baud")) {
-    static const std::set<std::int64_t> rates = {0,     300,   600,   1200,   2400,   4800,
-                                                 9600,  14400, 19200, 28800,  38400,  57600,
+    static const std::set<std::int64_t> rates = {0,      300,    600,    1200,  2400,  4800,
+                                                 9600,   14400,  19200,  28800, 38400, 57600,
                                                  115200, 230400, 460800, 921600};
     const auto b = integer_at(m["baud"], source, p + "/baud", 0);
     if (rates.count(b) == 0) {
@@ -459,7 +467,8 @@ module_settings parse_module(const json& m, const std::string& source, const std
     s.latency_ms = number_at(m["latency_ms"], source, p + "/latency_ms", 0.0, 1e300, false);
   }
   if (m.contains("bandwidth")) {
-    s.bandwidth = static_cast<std::uint64_t>(integer_at(m["bandwidth"], source, p + "/bandwidth", 0));
+    s.bandwidth =
+        static_cast<std::uint64_t>(integer_at(m["bandwidth"], source, p + "/bandwidth", 0));
   }
   if (m.contains("autobaud")) {
     if (!m["autobaud"].is_boolean()) fail(source, p + "/autobaud", "expected true or false");
@@ -593,10 +602,10 @@ std::vector<std::string> action_parameters(const std::string& name) {
 
 bool arms_only(const action& a) {
   static const std::set<std::string> arming = {
-      "server_reply", "server_delay",   "server_fault",    "no_network", "network_back",
-      "dns_fail",     "connect_refuse", "connect_timeout", "stall",      "unstall",
-      "toxic",        "clear_toxics",   "host_delay",      "host_split", "host_duplicate",
-      "host_drop"};
+      "server_reply", "server_delay", "server_fault",   "no_network",
+      "network_back", "dns_fail",     "connect_refuse", "connect_timeout",
+      "stall",        "unstall",      "toxic",          "clear_toxics",
+      "host_delay",   "host_split",   "host_duplicate", "host_drop"};
   if (a.name == "close_data") return a.params.value("after_bytes", 0) > 0;
   return arming.count(a.name) != 0;
 }
@@ -617,7 +626,8 @@ bool scenario::needs_embedded_server() const {
 }
 
 action parse_action(const json& o, const std::string& source, const std::string& p) {
-  if (!o.is_object()) fail(source, p, "expected an action object such as {\"action\": \"pdp_deact\"}");
+  if (!o.is_object())
+    fail(source, p, "expected an action object such as {\"action\": \"pdp_deact\"}");
   if (!o.contains("action")) fail(source, p, "expected \"action\": one of " + join(action_names()));
   const auto& n = o["action"];
   const action_spec* spec = n.is_string() ? find_spec(n.get<std::string>()) : nullptr;
@@ -631,7 +641,8 @@ action parse_action(const json& o, const std::string& source, const std::string&
   a.params = o;
   for (const auto& prm : spec->params) {
     if (!o.contains(prm.key)) {
-      if (prm.required) fail(source, p, std::string("expected \"") + prm.key + "\": " + describe(prm));
+      if (prm.required)
+        fail(source, p, std::string("expected \"") + prm.key + "\": " + describe(prm));
       if (!prm.fallback.is_null()) a.params[prm.key] = prm.fallback;
       continue;
     }
@@ -655,9 +666,8 @@ action parse_action(const json& o, const std::string& source, const std::string&
   if (a.name == "toxic") {
     // Each toxic type needs its own parameters; a toxic without them would do nothing.
     static const std::map<std::string, std::vector<std::string>> needs = {
-        {"latency", {"latency_ms"}},      {"bandwidth", {"rate"}},
-        {"slicer", {"average_size"}},     {"limit_data", {"bytes"}},
-        {"timeout", {}},
+        {"latency", {"latency_ms"}}, {"bandwidth", {"rate"}}, {"slicer", {"average_size"}},
+        {"limit_data", {"bytes"}},   {"timeout", {}},
     };
     const std::string type = o["type"].get<std::string>();
     for (const auto& k : needs.at(type)) {
@@ -669,8 +679,7 @@ action parse_action(const json& o, const std::string& source, const std::string&
 
 scenario parse_scenario(const json& doc, const std::string& source) {
   object_at(doc, source, "", "a scenario object with \"name\" and \"events\"");
-  only_keys(doc,
-            {"$schema", "name", "description", "seed", "module", "server", "events", "expect"},
+  only_keys(doc, {"$schema", "name", "description", "seed", "module", "server", "events", "expect"},
             source, "", "a scenario");
   scenario s;
   s.source = source;

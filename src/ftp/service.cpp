@@ -286,22 +286,22 @@ void service::open(const std::string& host, std::uint16_t port, bool announce) {
   auto timer = std::make_shared<boost::asio::steady_timer>(
       module_.io(), module_.time().scaled(module_.config().times.activate));
   const std::uint64_t attempt = ++open_attempt_;
-  timer->async_wait([this, timer, start, attempt, announce,
-                     alive = std::weak_ptr<bool>(alive_)](auto ec) {
-    // A close (or a restart) since then ended this attempt; a later open is another one.
-    if (ec || alive.expired() || attempt != open_attempt_ || state_ != service_state::opening) {
-      return;
-    }
-    auto& s = module_.current();
-    if (s.cfun != 1 || !s.attached || module_.context().refused()) {
-      set_state(service_state::idle);
-      if (announce) result("OPEN", error::network);
-      return;
-    }
-    module_.context().activate("10." + std::to_string(7 + module_.config().id) + ".33.100");
-    module_.publish_state("pdp", "active");
-    start();
-  });
+  timer->async_wait(
+      [this, timer, start, attempt, announce, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+        // A close (or a restart) since then ended this attempt; a later open is another one.
+        if (ec || alive.expired() || attempt != open_attempt_ || state_ != service_state::opening) {
+          return;
+        }
+        auto& s = module_.current();
+        if (s.cfun != 1 || !s.attached || module_.context().refused()) {
+          set_state(service_state::idle);
+          if (announce) result("OPEN", error::network);
+          return;
+        }
+        module_.context().activate("10." + std::to_string(7 + module_.config().id) + ".33.100");
+        module_.publish_state("pdp", "active");
+        start();
+      });
 }
 
 void service::put(const std::string& name, std::uint64_t size, std::chrono::seconds limit) {

@@ -36,7 +36,8 @@ class host_link final : public module::host_port {
 
   /// Arms a fault for the next `bytes` bytes the module sends (0: the next write alone; for
   /// `delay`, everything written until the delay ends). `pause` is the delay, or the gap
-  /// between pieces of `piece` bytes for `split` (real time: the caller scales it). Replaces a fault still armed.
+  /// between pieces of `piece` bytes for `split` (real time: the caller scales it). Replaces a
+  /// fault still armed.
   void arm(host_fault f, std::uint64_t bytes, clock::duration pause, std::size_t piece);
   /// Whether a fault is armed or bytes are still held.
   bool busy() const { return armed_ || !held_.empty(); }

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -112,7 +112,7 @@ class injector {
   std::mt19937_64 rng_;
   std::vector<std::shared_ptr<loaded_scenario>> scenarios_;
   std::map<std::string, std::string> states_;
-  std::vector<std::string> line_commands_;  // the commands of the line awaiting its result
+  std::vector<std::string> line_commands_;     // the commands of the line awaiting its result
   std::uint64_t data_down_ = 0, data_up_ = 0;  // bytes of the current data connection
   std::uint64_t uart_down_ = 0, uart_up_ = 0;  // UART bytes since CONNECT
   std::uint64_t connect_skip_ = 0;             // CONNECT's own bytes still to pass on the UART

@@ -41,7 +41,7 @@ struct trigger {
   trigger_kind kind = trigger_kind::time;
   std::chrono::milliseconds at{0};      ///< time
   std::chrono::milliseconds period{0};  ///< time: repeat every period (0: once)
-  std::string text;   ///< command/final: upper-case prefix; response: prefix; ftp_command: verb
+  std::string text;  ///< command/final: upper-case prefix; response: prefix; ftp_command: verb
   std::optional<std::regex> pattern;  ///< command/response given as `*_regex`
   std::uint64_t bytes = 0;            ///< bytes: the threshold
   bool upstream = false;              ///< bytes: host → server (true) or server → host
@@ -70,8 +70,8 @@ struct event {
   std::string pointer;  ///< JSON pointer of the event in its file
   trigger when;
   std::vector<condition> conditions;
-  std::int64_t count = 1;  ///< how many times it fires; -1 unlimited
-  std::uint64_t every = 1;  ///< fires on every Nth match of its trigger
+  std::int64_t count = 1;              ///< how many times it fires; -1 unlimited
+  std::uint64_t every = 1;             ///< fires on every Nth match of its trigger
   std::chrono::milliseconds after{0};  ///< delay between the match and the actions
   double probability = 1.0;  ///< chance that a match fires (drawn from the seeded generator)
   std::vector<action> actions;
@@ -79,14 +79,14 @@ struct event {
 
 /// A file a scenario places in the embedded server's root before anything starts.
 struct server_file {
-  std::string path;                    ///< relative to the served root
-  std::optional<std::string> text;     ///< exact contents (Latin-1: each character one byte)
-  std::uint64_t size = 0;              ///< without `text`: this many seeded pseudo-random bytes
+  std::string path;                 ///< relative to the served root
+  std::optional<std::string> text;  ///< exact contents (Latin-1: each character one byte)
+  std::uint64_t size = 0;           ///< without `text`: this many seeded pseudo-random bytes
 };
 
 /// What the run must have shown, checked when `quecsim` exits.
 struct expectations {
-  std::vector<std::string> lines;      ///< lines the host must have seen (outside data mode)
+  std::vector<std::string> lines;        ///< lines the host must have seen (outside data mode)
   std::optional<std::string> ftp_state;  ///< the FTP state at exit (AT+QFTPSTAT's names)
   struct file {
     std::string path;    ///< relative to the served root
@@ -113,7 +113,7 @@ struct scenario {
   std::string description;
   std::optional<std::uint64_t> seed;
   module_settings module;
-  std::vector<ftpd::user> users;         ///< accounts of the embedded server
+  std::vector<ftpd::user> users;                ///< accounts of the embedded server
   std::vector<ftpd::fault_rule> server_faults;  ///< rules of the embedded server from the start
   std::vector<server_file> files;
   std::vector<event> events;

@@ -51,8 +51,7 @@ struct step {
 
 // A whole module with its embedded server, in process, on a clock 1000 times fast.
 struct stack {
-  explicit stack(const fs::path& root)
-      : clk(0.001), mod(io, clk, bus, quecsim::module::options{}) {
+  explicit stack(const fs::path& root) : clk(0.001), mod(io, clk, bus, quecsim::module::options{}) {
     quecsim::module::add_basic_commands(mod);
     quecsim::module::add_context_commands(mod);
     quecsim::ftpd::config fc;
@@ -141,9 +140,8 @@ std::string pattern(std::size_t n) {
 
 fs::path fresh_root() {
   static int counter = 0;
-  auto root = fs::temp_directory_path() /
-              ("quecsim-fail-every-step-" + std::to_string(::getpid()) + "-" +
-               std::to_string(++counter));
+  auto root = fs::temp_directory_path() / ("quecsim-fail-every-step-" + std::to_string(::getpid()) +
+                                           "-" + std::to_string(++counter));
   fs::remove_all(root);
   fs::create_directories(root / "d");
   std::ofstream(root / "f") << "12345";
@@ -174,14 +172,18 @@ std::vector<step> record(const command& c) {
         const std::string verb(e.data.substr(0, e.data.find(' ')));
         const int n = ++seen["tx " + verb];
         steps.push_back({"ftp_command " + verb + " #" + std::to_string(n),
-                         {{"ftp_command", verb}}, n, data_open});
+                         {{"ftp_command", verb}},
+                         n,
+                         data_open});
         if (verb == "RETR" || verb == "STOR") data_open = true;
       } else if (e.what == kind::ftp_rx && (e.data.size() == 3 || e.data[3] == ' ')) {
         const int code = std::stoi(std::string(e.data.substr(0, 3)));
         const int n = ++seen["rx " + std::to_string(code)];
         if (code == 226) data_open = false;
         steps.push_back({"ftp_reply " + std::to_string(code) + " #" + std::to_string(n),
-                         {{"ftp_reply", code}}, n, data_open});
+                         {{"ftp_reply", code}},
+                         n,
+                         data_open});
       } else if (e.what == kind::data_bytes) {
         const bool is_up = e.data.substr(0, 3) == "up ";
         auto& total = is_up ? up : down;
@@ -189,7 +191,9 @@ std::vector<step> record(const command& c) {
         const auto at = total + 1;
         total += std::stoull(std::string(e.data.substr(e.data.find(' ') + 1)));
         steps.push_back({std::string("bytes ") + (is_up ? "up " : "down ") + std::to_string(at),
-                         {{"bytes", at}, {"direction", is_up ? "up" : "down"}}, 1, true});
+                         {{"bytes", at}, {"direction", is_up ? "up" : "down"}},
+                         1,
+                         true});
       }
     });
     s.send(c.line);
@@ -212,9 +216,10 @@ struct fault {
 
 }  // namespace
 
-TEST_CASE("Every QFTP command failed at every step of its exchange ends with its code and leaves "
-          "the module usable",
-          "[fault][slow]") {
+TEST_CASE(
+    "Every QFTP command failed at every step of its exchange ends with its code and leaves "
+    "the module usable",
+    "[fault][slow]") {
   const std::string body = pattern(20000);
   const std::vector<command> commands = {
       {R"(AT+QFTPOPEN="ftp.example.com",21)", "OPEN", ""},

@@ -91,40 +91,51 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
         "module, server, events, expect)");
   CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": [{"action": "explode"}]})"))
             .rfind("x.json: /events/0/do/0/action: expected one of ", 0) == 0);
-  CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "count": -1, "do": [{"action": "restart"}]})")) ==
+  CHECK(refusal(with_event(
+            R"({"when": {"time_ms": 1}, "count": -1, "do": [{"action": "restart"}]})")) ==
         "x.json: /events/0/count: expected an integer of at least 1 or \"unlimited\"");
-  CHECK(refusal(with_event(R"({"when": {"time_ms": 1, "command": "AT"}, "do": [{"action": "restart"}]})"))
+  CHECK(refusal(with_event(
+                    R"({"when": {"time_ms": 1, "command": "AT"}, "do": [{"action": "restart"}]})"))
             .rfind("x.json: /events/0/when: expected exactly one trigger of", 0) == 0);
-  CHECK(refusal(with_event(R"({"when": {"command": "QFTPGET"}, "do": [{"action": "restart"}]})")) ==
-        "x.json: /events/0/when/command: expected an AT command line prefix such as \"AT+QFTPGET\"");
+  CHECK(
+      refusal(with_event(R"({"when": {"command": "QFTPGET"}, "do": [{"action": "restart"}]})")) ==
+      "x.json: /events/0/when/command: expected an AT command line prefix such as \"AT+QFTPGET\"");
   CHECK(refusal(with_event(R"({"when": {"ftp_command": "FOO"}, "do": [{"action": "restart"}]})"))
-            .rfind("x.json: /events/0/when/ftp_command: expected an FTP verb the module sends", 0) == 0);
+            .rfind("x.json: /events/0/when/ftp_command: expected an FTP verb the module sends",
+                   0) == 0);
   CHECK(refusal(with_event(R"({"when": {"ftp_reply": 99}, "do": [{"action": "restart"}]})")) ==
         "x.json: /events/0/when/ftp_reply: expected an integer from 100 to 599");
   CHECK(refusal(with_event(R"({"when": {"bytes": 10}, "do": [{"action": "restart"}]})")) ==
         "x.json: /events/0/when: expected \"direction\": \"up\" or \"down\"");
-  CHECK(refusal(with_event(R"({"when": {"state": {"machine": "ftp", "to": "DONE"}}, "do": [{"action": "restart"}]})")) ==
-        "x.json: /events/0/when/state/to: expected a state of ftp: IDLE, OPENING, OPENED, WORKING, "
-        "TRANSFER, CLOSING, CLOSED");
+  CHECK(
+      refusal(with_event(
+          R"({"when": {"state": {"machine": "ftp", "to": "DONE"}}, "do": [{"action": "restart"}]})")) ==
+      "x.json: /events/0/when/state/to: expected a state of ftp: IDLE, OPENING, OPENED, WORKING, "
+      "TRANSFER, CLOSING, CLOSED");
   CHECK(refusal(with_event(R"({"when": {"command_regex": "(("}, "do": [{"action": "restart"}]})"))
             .rfind("x.json: /events/0/when/command_regex: expected a regular expression", 0) == 0);
   CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": []})")) ==
         "x.json: /events/0/do: expected a non-empty array of actions");
   CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": [{"action": "host_drop"}]})")) ==
         "x.json: /events/0/do/0: expected \"bytes\": an integer of at least 1");
-  CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": [{"action": "toxic", "type": "latency"}]})")) ==
+  CHECK(refusal(with_event(
+            R"({"when": {"time_ms": 1}, "do": [{"action": "toxic", "type": "latency"}]})")) ==
         "x.json: /events/0/do/0: expected \"latency_ms\" for a latency toxic");
-  CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": [{"action": "close_data", "mode": "gently"}]})")) ==
+  CHECK(refusal(with_event(
+            R"({"when": {"time_ms": 1}, "do": [{"action": "close_data", "mode": "gently"}]})")) ==
         "x.json: /events/0/do/0/mode: expected one of close, reset");
-  CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "probability": 0, "do": [{"action": "restart"}]})")) ==
+  CHECK(refusal(with_event(
+            R"({"when": {"time_ms": 1}, "probability": 0, "do": [{"action": "restart"}]})")) ==
         "x.json: /events/0/probability: expected a number greater than 0 and at most 1");
   auto bad_rule = minimal();
   bad_rule["server"] = json::parse(R"({"faults": [{"action": "data_drop", "after_bytes": -1}]})");
-  CHECK(refusal(bad_rule) == "x.json: /server/faults/0/after_bytes: expected an integer of at least 0");
+  CHECK(refusal(bad_rule) ==
+        "x.json: /server/faults/0/after_bytes: expected an integer of at least 0");
   auto escape = minimal();
   escape["server"] = json::parse(R"({"files": [{"path": "../etc/passwd", "text": "x"}]})");
-  CHECK(refusal(escape) ==
-        "x.json: /server/files/0/path: expected a relative path inside the served folder (no '..')");
+  CHECK(
+      refusal(escape) ==
+      "x.json: /server/files/0/path: expected a relative path inside the served folder (no '..')");
   auto hash = minimal();
   hash["expect"] = json::parse(R"({"files": [{"path": "a", "sha256": "xyz"}]})");
   CHECK(refusal(hash) == "x.json: /expect/files/0/sha256: expected 64 hexadecimal digits");
@@ -144,13 +155,14 @@ TEST_CASE("An action sent live is validated like one in a file", "[fault]") {
                               "control", "/action");
   CHECK(a.name == "pdp_deact");
   CHECK(a.params["refuse_ms"] == 2000);
-  CHECK_THROWS_WITH(parse_action(json::parse(R"({"action": "pdp_deact", "refuse": 1})"), "control",
-                                 "/action"),
-                    "control: /action/refuse: unknown key in action \"pdp_deact\" (expected "
-                    "action, refuse_ms)");
+  CHECK_THROWS_WITH(
+      parse_action(json::parse(R"({"action": "pdp_deact", "refuse": 1})"), "control", "/action"),
+      "control: /action/refuse: unknown key in action \"pdp_deact\" (expected "
+      "action, refuse_ms)");
 }
 
-TEST_CASE("The JSON Schema names exactly the actions and parameters the loader accepts", "[fault]") {
+TEST_CASE("The JSON Schema names exactly the actions and parameters the loader accepts",
+          "[fault]") {
   std::ifstream in(std::string(QUECSIM_SOURCE_DIR) + "/scenarios/schema.json");
   REQUIRE(in);
   const auto schema = json::parse(in);
