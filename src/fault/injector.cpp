@@ -620,6 +620,7 @@ std::string injector::act(const action& a) {
     // The supply dips: the module says so, goes silent at once, and powers up again later.
     const std::string text = p["text"];
     seams_.port->write("\r\n" + text + "\r\n");
+    bus_.publish({events::kind::response, module_, "module", text});
     m.restart(ms(p, "off_ms"));
     return "brown-out: " + text + ", off for " + std::to_string(ms(p, "off_ms").count()) + " ms";
   }

@@ -58,8 +58,9 @@ int from_network(const boost::system::error_code& ec, bool data_connection) {
     return error::network;
   }
   namespace ae = boost::asio::error;
+  // ENOTCONN: shutting down a socket the peer has already dropped.
   if (ec == ae::eof || ec == ae::connection_reset || ec == ae::connection_aborted ||
-      ec == ae::broken_pipe || ec == ae::shut_down)
+      ec == ae::broken_pipe || ec == ae::shut_down || ec == ae::not_connected)
     return data_connection ? error::data_closed : error::control_closed;
   if (ec == ae::timed_out) return error::timeout;
   if (ec == ae::host_not_found || ec == ae::host_not_found_try_again) return error::dns;
