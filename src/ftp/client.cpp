@@ -262,12 +262,14 @@ void client::open(open_options options, done d) {
   state_ = state::connecting;
   parser_.reset();
   type_ = 0;
-  ctrl_ =
-      net_.connect(open_.host, open_.port, [self = shared_from_this(), gen = gen_](error_code ec) {
+  // The role goes with the connect, so connect faults aimed at the control connection apply.
+  ctrl_ = net_.connect(
+      open_.host, open_.port,
+      [self = shared_from_this(), gen = gen_](error_code ec) {
         if (gen != self->gen_) return;
         self->on_connected(ec);
-      });
-  ctrl_->set_role("ftp-control");
+      },
+      "ftp-control");
   arm_reply_timer(timeouts_.connect);
 }
 
@@ -424,21 +426,21 @@ void client::open_data(const std::function<void()>& next) {
       // behind NAT announce addresses the module cannot reach (curl does the same).
       const auto peer = ctrl_->remote_endpoint().address();
       arm_data_timer(timeouts_.connect);
-      data_ = net_.connect(asio::ip::tcp::endpoint(peer, static_cast<std::uint16_t>(port)),
-                           [self = shared_from_this(), next](error_code ec) {
-                             if (!self->op_running_) return;
-                             if (ec) {
-                               if (ec == asio::error::operation_aborted) return;
-                               // The module could not open the data connection: -425.
-                               return self->fail(from_network(ec, false) == error::context_down
-                                                     ? error::context_down
-                                                     : -425);
-                             }
-                             self->data_timer_.cancel();
-                             self->data_connected_ = true;
-                             self->data_->set_role("ftp-data");
-                             next();
-                           });
+      data_ = net_.connect(
+          asio::ip::tcp::endpoint(peer, static_cast<std::uint16_t>(port)),
+          [self = shared_from_this(), next](error_code ec) {
+            if (!self->op_running_) return;
+            if (ec) {
+              if (ec == asio::error::operation_aborted) return;
+              // The module could not open the data connection: -425.
+              return self->fail(from_network(ec, false) == error::context_down ? error::context_down
+                                                                               : -425);
+            }
+            self->data_timer_.cancel();
+            self->data_connected_ = true;
+            next();
+          },
+          "ftp-data");
     });
     return;
   }

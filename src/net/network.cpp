@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+#include <utility>
 
 namespace quecsim::net {
 
@@ -46,7 +47,87 @@ std::string lower(std::string s) {
 // Bytes read from the socket at once: small enough that a slow reader holds little.
 constexpr std::size_t socket_read_size = std::size_t{16} * 1024;
 
+// Whether a toxic of `s` acts on direction `dir` (connection::up or connection::down).
+bool acts_on(stream s, int dir) {
+  return s == stream::both || (s == stream::upstream) == (dir == 0);
+}
+
+std::string ms(clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+std::string where(const std::string& role) {
+  return role.empty() ? "every connection" : role;
+}
+
+// "toxic limit_data on ftp-data downstream: 1024 bytes then reset": what the transcript shows.
+std::string describe(const toxic& t) {
+  std::string s = std::string("toxic ") + name(t.type) + " on " + where(t.role) + " " +
+                  name(t.direction) + ": ";
+  switch (t.type) {
+    case toxic_type::latency:
+      s += ms(t.latency) + (t.jitter.count() ? " +/- " + ms(t.jitter) : "");
+      break;
+    case toxic_type::bandwidth:
+      s += std::to_string(t.rate) + " B/s";
+      break;
+    case toxic_type::slicer:
+      s += "pieces of " + std::to_string(t.average_size) +
+           (t.size_variation ? " +/- " + std::to_string(t.size_variation) : "") + " bytes, " +
+           ms(t.delay) + " apart";
+      break;
+    case toxic_type::limit_data:
+      s += std::to_string(t.bytes) + " bytes then " + (t.reset ? "reset" : "close");
+      break;
+    case toxic_type::timeout:
+      s += t.timeout.count() ? "stall, reset after " + ms(t.timeout) : "stall";
+      break;
+  }
+  if (t.count >= 0) s += ", next " + std::to_string(t.count) + " connections";
+  return s;
+}
+
+const char* name(connect_fault f) {
+  switch (f) {
+    case connect_fault::dns_failure:
+      return "dns_failure";
+    case connect_fault::refused:
+      return "refused";
+    case connect_fault::unanswered:
+      return "unanswered";
+  }
+  return "?";
+}
+
 }  // namespace
+
+const char* name(toxic_type t) {
+  switch (t) {
+    case toxic_type::latency:
+      return "latency";
+    case toxic_type::bandwidth:
+      return "bandwidth";
+    case toxic_type::slicer:
+      return "slicer";
+    case toxic_type::limit_data:
+      return "limit_data";
+    case toxic_type::timeout:
+      return "timeout";
+  }
+  return "?";
+}
+
+const char* name(stream s) {
+  switch (s) {
+    case stream::upstream:
+      return "upstream";
+    case stream::downstream:
+      return "downstream";
+    case stream::both:
+      return "both";
+  }
+  return "?";
+}
 
 const boost::system::error_category& category() {
   static const category_impl instance;
@@ -97,6 +178,11 @@ std::pair<std::string, host_target> parse_host_entry(const std::string& text) {
 //
 // Both pipes are bounded by pipe_limit: a full outbound pipe holds back the user's write
 // completion; a full inbound pipe stops socket reads, so TCP pushes back on the sender.
+//
+// Toxics act where bytes enter a pipe (shape(): limit_data cuts, slicer splits, latency
+// delays) and where they leave it (bandwidth lowers the pace, timeout holds everything).
+// An end (a limit reached, inject_eof) is a marker chunk, so the bytes before it are
+// delivered first; only the hot path's flags (shaped_, held_) cost anything without toxics.
 
 connection::connection(network& net, tcp::socket socket)
     : net_(net),
@@ -203,19 +289,24 @@ void connection::do_socket_read() {
 
 void connection::on_socket_read(error_code ec, std::size_t n) {
   socket_reading_ = false;
-  if (closed_ || failure_) return;
+  if (closed_ || failure_ || severed_) return;
   chunk c;
   c.due = clock::now() + one_way();
   if (ec) {
     socket_eof_ = true;
     c.eof = true;
     c.error = ec;
+    inbound_.push_back(std::move(c));
   } else {
     c.bytes.assign(socket_read_buffer_.begin(),
                    socket_read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
-    inbound_bytes_ += n;
+    if (shaped_[down]) {
+      inbound_bytes_ += shape(down, std::move(c), inbound_);
+    } else {
+      inbound_bytes_ += n;
+      inbound_.push_back(std::move(c));
+    }
   }
-  inbound_.push_back(std::move(c));
   do_socket_read();
   pump_read();
 }
@@ -224,19 +315,22 @@ clock::duration connection::one_way() const {
   return net_.clock().scaled(round_trip_.value_or(net_.config().round_trip) / 2);
 }
 
-std::uint64_t connection::bandwidth() const {
-  return bandwidth_.value_or(net_.config().bandwidth);
+std::uint64_t connection::bandwidth(int dir) const {
+  const std::uint64_t link = bandwidth_.value_or(net_.config().bandwidth);
+  const std::uint64_t toxic = toxic_rate_[dir];
+  if (toxic == 0) return link;
+  return link == 0 ? toxic : std::min(link, toxic);
 }
 
-std::size_t connection::slice() const {
-  const auto bw = bandwidth();
+std::size_t connection::slice(int dir) const {
+  const auto bw = bandwidth(dir);
   if (bw == 0) return static_cast<std::size_t>(-1);
   // A tenth of a second's worth at a time keeps a slow link smooth rather than bursty.
   return static_cast<std::size_t>(std::max<std::uint64_t>(1, bw / 10));
 }
 
-clock::duration connection::pace(std::size_t n) const {
-  const auto bw = bandwidth();
+clock::duration connection::pace(int dir, std::size_t n) const {
+  const auto bw = bandwidth(dir);
   if (bw == 0) return clock::duration::zero();
   const auto simulated = std::chrono::duration_cast<clock::duration>(
       std::chrono::duration<double>(static_cast<double>(n) / static_cast<double>(bw)));
@@ -246,7 +340,7 @@ clock::duration connection::pace(std::size_t n) const {
 void connection::pump_read() {
   if (!read_handler_ || read_timer_armed_ || closed_ || failure_) return;
   if (inbound_.empty()) return;
-  if (net_.blackholed()) return;  // kick() resumes
+  if (net_.blackholed() || held_[down]) return;  // kick() or remove_toxic resumes
   auto& front = inbound_.front();
   const auto now = clock::now();
   const auto at = std::max(front.due, read_next_allowed_);
@@ -262,17 +356,18 @@ void connection::pump_read() {
   }
   if (front.eof) {
     const error_code ec = front.error;
+    if (front.fatal) return fail(ec);  // a toxic's reset, after the bytes before it
     inbound_.pop_front();
     socket_eof_ = true;
     return complete_read(ec, 0);
   }
   const std::size_t avail = front.bytes.size() - front.offset;
-  const std::size_t n = std::min({avail, user_read_buffer_.size(), slice()});
+  const std::size_t n = std::min({avail, user_read_buffer_.size(), slice(down)});
   std::copy_n(front.bytes.data() + front.offset, n, static_cast<char*>(user_read_buffer_.data()));
   front.offset += n;
   inbound_bytes_ -= n;
   if (front.offset == front.bytes.size()) inbound_.pop_front();
-  read_next_allowed_ = std::max(read_next_allowed_, now) + pace(n);
+  read_next_allowed_ = std::max(read_next_allowed_, now) + pace(down, n);
   do_socket_read();
   complete_read({}, n);
 }
@@ -285,19 +380,37 @@ void connection::complete_read(error_code ec, std::size_t n) {
 }
 
 void connection::async_write(asio::const_buffer data, io_handler h) {
-  if (closed_ || failure_ || shutdown_requested_) {
-    const error_code ec = closed_    ? error_code(asio::error::operation_aborted)
-                          : failure_ ? failure_
-                                     : error_code(asio::error::shut_down);
+  if (closed_ || failure_ || shutdown_requested_ || send_error_) {
+    const error_code ec = closed_       ? error_code(asio::error::operation_aborted)
+                          : failure_    ? failure_
+                          : send_error_ ? send_error_
+                                        : error_code(asio::error::shut_down);
     asio::post(net_.io(), [h = std::move(h), ec] { h(ec, 0); });
+    return;
+  }
+  if (upstream_ended_) {
+    // A limit was reached and its end is still on its way: this write fails there.
+    write_handler_ = std::move(h);
+    write_waits_for_end_ = true;
     return;
   }
   chunk c;
   c.due = clock::now() + one_way();
   const char* p = static_cast<const char*>(data.data());
   c.bytes.assign(p, p + data.size());
-  outbound_bytes_ += data.size();
-  outbound_.push_back(std::move(c));
+  if (shaped_[up]) {
+    const std::size_t queued = shape(up, std::move(c), outbound_);
+    outbound_bytes_ += queued;
+    if (queued < data.size()) {
+      // Part of it is past a limit: what fits passes, the write fails at the end.
+      write_handler_ = std::move(h);
+      write_waits_for_end_ = true;
+      return pump_write();
+    }
+  } else {
+    outbound_bytes_ += data.size();
+    outbound_.push_back(std::move(c));
+  }
   if (outbound_bytes_ <= net_.config().pipe_limit) {
     const std::size_t n = data.size();
     asio::post(net_.io(), [h = std::move(h), n] { h({}, n); });
@@ -309,8 +422,10 @@ void connection::async_write(asio::const_buffer data, io_handler h) {
 }
 
 void connection::async_shutdown_send(handler h) {
-  if (closed_ || failure_) {
-    const error_code ec = closed_ ? error_code(asio::error::operation_aborted) : failure_;
+  if (closed_ || failure_ || severed_) {
+    const error_code ec = closed_    ? error_code(asio::error::operation_aborted)
+                          : failure_ ? failure_
+                                     : send_error_;
     asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
     return;
   }
@@ -321,7 +436,7 @@ void connection::async_shutdown_send(handler h) {
 
 void connection::pump_write() {
   if (socket_writing_ || write_timer_armed_ || closed_ || failure_ || !connected_) return;
-  if (net_.blackholed()) return;
+  if (net_.blackholed() || held_[up]) return;
   if (outbound_.empty()) {
     if (shutdown_requested_ && shutdown_handler_) {
       error_code ec;
@@ -345,7 +460,26 @@ void connection::pump_write() {
     });
     return;
   }
-  const std::size_t n = std::min(front.bytes.size() - front.offset, slice());
+  if (front.eof) {
+    // An upstream limit: everything before it has reached the socket.
+    const error_code ec = front.error;
+    if (front.fatal) return fail(ec);
+    outbound_.clear();
+    outbound_bytes_ = 0;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);  // the server reads EOF
+    send_error_ = ec;
+    write_waits_for_end_ = false;
+    complete_write(ec, 0);
+    if (shutdown_handler_) {
+      // What the shutdown asked for has happened.
+      auto h = std::move(shutdown_handler_);
+      shutdown_handler_ = nullptr;
+      asio::post(net_.io(), [h = std::move(h)] { h({}); });
+    }
+    return;
+  }
+  const std::size_t n = std::min(front.bytes.size() - front.offset, slice(up));
   socket_writing_ = true;
   asio::async_write(socket_, asio::buffer(front.bytes.data() + front.offset, n),
                     [self = shared_from_this()](error_code ec, std::size_t written) {
@@ -355,14 +489,14 @@ void connection::pump_write() {
 
 void connection::on_socket_write(error_code ec, std::size_t n) {
   socket_writing_ = false;
-  if (closed_ || failure_) return;
+  if (closed_ || failure_ || severed_) return;
   if (ec) return fail(ec);
   auto& front = outbound_.front();
   front.offset += n;
   outbound_bytes_ -= n;
   if (front.offset == front.bytes.size()) outbound_.pop_front();
-  write_next_allowed_ = std::max(write_next_allowed_, clock::now()) + pace(n);
-  if (write_handler_ && outbound_bytes_ <= net_.config().pipe_limit) {
+  write_next_allowed_ = std::max(write_next_allowed_, clock::now()) + pace(up, n);
+  if (write_handler_ && !write_waits_for_end_ && outbound_bytes_ <= net_.config().pipe_limit) {
     complete_write({}, write_pending_n_);
   }
   pump_write();
@@ -392,6 +526,8 @@ void connection::fail(error_code ec) {
   read_timer_.cancel();
   write_timer_.cancel();
   connect_timer_.cancel();
+  for (auto& t : toxics_)
+    if (t.timer) t.timer->cancel();
   inbound_.clear();
   outbound_.clear();
   inbound_bytes_ = outbound_bytes_ = 0;
@@ -415,6 +551,190 @@ void connection::close() {
   fail(asio::error::operation_aborted);
   closed_ = true;
   (void)had_failure;
+}
+
+void connection::set_role(std::string role) {
+  if (role == role_) return;
+  role_ = std::move(role);
+  if (closed_ || failure_) return;
+  net_.apply_toxics(*this, false);
+}
+
+void connection::inject_eof() {
+  if (closed_ || failure_ || severed_ || !connected_) return;
+  net_.note(events::kind::fault, "eof injected on " + where(role_));
+  if (!socket_eof_) {
+    // The server's FIN, behind what it sent before.
+    chunk c;
+    c.due = clock::now() + one_way();
+    c.eof = true;
+    c.error = asio::error::eof;
+    inbound_.push_back(std::move(c));
+  }
+  sever(asio::error::broken_pipe);
+  pump_read();
+}
+
+void connection::sever(error_code send_error) {
+  severed_ = true;
+  socket_eof_ = true;  // nothing more is read from the socket
+  error_code ignored;
+  socket_.close(ignored);
+  write_timer_.cancel();
+  outbound_.clear();
+  outbound_bytes_ = 0;
+  send_error_ = send_error;
+  write_waits_for_end_ = false;
+  complete_write(send_error, 0);
+  if (shutdown_handler_) {
+    auto h = std::move(shutdown_handler_);
+    shutdown_handler_ = nullptr;
+    asio::post(net_.io(), [h = std::move(h), send_error] { h(send_error); });
+  }
+}
+
+bool connection::has_toxic(toxic_id id) const {
+  return std::any_of(toxics_.begin(), toxics_.end(),
+                     [id](const applied_toxic& t) { return t.id == id; });
+}
+
+void connection::apply_toxic(toxic_id id, const toxic& t) {
+  applied_toxic a;
+  a.id = id;
+  a.spec = t;
+  if (t.type == toxic_type::timeout && t.timeout.count() > 0) {
+    a.timer = std::make_shared<asio::steady_timer>(net_.io());
+    a.timer->expires_after(net_.clock().scaled(t.timeout));
+    a.timer->async_wait([weak = weak_from_this(), id](error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || !self->has_toxic(id)) return;
+      if (self->closed_ || self->failure_) return;
+      self->net_.note(events::kind::fault,
+                      "toxic timeout on " + where(self->role_) + ": connection reset");
+      self->fail(make_error_code(errc::connection_reset));
+    });
+  }
+  toxics_.push_back(std::move(a));
+  refresh_toxics();
+}
+
+bool connection::remove_toxic(toxic_id id) {
+  auto it = std::find_if(toxics_.begin(), toxics_.end(),
+                         [id](const applied_toxic& t) { return t.id == id; });
+  if (it == toxics_.end()) return false;
+  if (it->timer) it->timer->cancel();
+  toxics_.erase(it);
+  refresh_toxics();
+  // A timeout held bytes: let them move again.
+  pump_read();
+  pump_write();
+  return true;
+}
+
+void connection::refresh_toxics() {
+  for (int dir : {up, down}) {
+    shaped_[dir] = held_[dir] = false;
+    toxic_rate_[dir] = 0;
+    for (const auto& t : toxics_) {
+      if (!acts_on(t.spec.direction, dir)) continue;
+      switch (t.spec.type) {
+        case toxic_type::latency:
+        case toxic_type::slicer:
+        case toxic_type::limit_data:
+          shaped_[dir] = true;
+          break;
+        case toxic_type::bandwidth:
+          toxic_rate_[dir] =
+              toxic_rate_[dir] == 0 ? t.spec.rate : std::min(toxic_rate_[dir], t.spec.rate);
+          break;
+        case toxic_type::timeout:
+          held_[dir] = true;
+          break;
+      }
+    }
+  }
+}
+
+std::size_t connection::shape(int dir, chunk c, std::deque<chunk>& pipe) {
+  // limit_data: bytes past the limit never pass; reaching it ends the stream.
+  const applied_toxic* ended = nullptr;
+  for (auto& t : toxics_) {
+    if (t.spec.type != toxic_type::limit_data || !acts_on(t.spec.direction, dir)) continue;
+    const std::uint64_t left = t.spec.bytes - std::min(t.passed[dir], t.spec.bytes);
+    if (c.bytes.size() < left) {
+      t.passed[dir] += c.bytes.size();
+      continue;
+    }
+    c.bytes.resize(static_cast<std::size_t>(left));
+    t.passed[dir] = t.spec.bytes;
+    ended = &t;  // each cut is at least as tight as the one before: the last one decides
+  }
+
+  // latency: one delay per chunk, with its jitter.
+  clock::duration delay{};
+  bool sliced = false;
+  const toxic* slicer = nullptr;
+  for (const auto& t : toxics_) {
+    if (!acts_on(t.spec.direction, dir)) continue;
+    if (t.spec.type == toxic_type::latency) {
+      auto d = t.spec.latency + clock::duration(net_.draw(t.spec.jitter.count()));
+      if (d < clock::duration::zero()) d = clock::duration::zero();
+      net_.choice(toxic_type::latency, std::chrono::nanoseconds(d).count());
+      delay += d;
+    } else if (t.spec.type == toxic_type::slicer && !slicer) {
+      slicer = &t.spec;
+    }
+  }
+  c.due += net_.clock().scaled(delay);
+
+  const std::size_t queued = c.bytes.size();
+  clock::time_point last_due = c.due;
+  if (slicer && !c.bytes.empty()) {
+    // slicer: pieces of about average_size, each `delay` after the one before.
+    sliced = true;
+    const auto gap = net_.clock().scaled(slicer->delay);
+    std::size_t at = 0;
+    while (at < c.bytes.size()) {
+      const auto spread = static_cast<std::int64_t>(slicer->size_variation);
+      const auto size = static_cast<std::size_t>(static_cast<std::int64_t>(slicer->average_size) +
+                                                 net_.draw(spread));
+      net_.choice(toxic_type::slicer, static_cast<std::int64_t>(size));
+      const std::size_t n = std::min(size, c.bytes.size() - at);
+      chunk piece;
+      piece.bytes.assign(c.bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                         c.bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
+      piece.due = std::max(c.due, piece_due_[dir] + gap);
+      piece_due_[dir] = last_due = piece.due;
+      pipe.push_back(std::move(piece));
+      at += n;
+    }
+  }
+  if (!sliced && !c.bytes.empty()) pipe.push_back(std::move(c));
+  if (!ended) return queued;
+
+  // The end, behind the bytes before it.
+  chunk end;
+  end.due = last_due;
+  end.eof = true;
+  end.fatal = ended->spec.reset;
+  const error_code reset = make_error_code(errc::connection_reset);
+  if (dir == down) {
+    end.error = ended->spec.reset ? reset : error_code(asio::error::eof);
+  } else {
+    end.error = ended->spec.reset ? reset : error_code(asio::error::broken_pipe);
+  }
+  net_.note(events::kind::fault, "toxic limit_data on " + where(role_) + " " +
+                                     (dir == down ? "downstream" : "upstream") + ": " +
+                                     std::to_string(ended->spec.bytes) + " bytes passed, " +
+                                     (ended->spec.reset ? "reset" : "closing"));
+  pipe.push_back(std::move(end));
+  if (dir == down) {
+    // The server's side goes at once; the module reads up to the end, then learns of it.
+    sever(ended->spec.reset ? reset : error_code(asio::error::broken_pipe));
+  } else {
+    upstream_ended_ = true;
+  }
+  return queued;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -505,6 +825,7 @@ void network::track(const std::shared_ptr<connection>& c) {
                                     [](const auto& w) { return w.expired(); }),
                      connections_.end());
   connections_.push_back(c);
+  if (!toxics_.empty()) apply_toxics(*c, true);
 }
 
 void network::track(const std::shared_ptr<listener>& l) {
@@ -515,8 +836,9 @@ void network::track(const std::shared_ptr<listener>& l) {
 }
 
 std::shared_ptr<connection> network::connect(const std::string& host, std::uint16_t port,
-                                             connect_handler h) {
+                                             connect_handler h, const std::string& role) {
   auto c = std::make_shared<connection>(*this, tcp::socket(io_));
+  c->role_ = role;
   track(c);
   c->connect_handler_ = std::move(h);
   auto fail_with = [&](errc e, const std::string& why) {
@@ -525,6 +847,14 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
     return c;
   };
   if (!ctx_.active()) return fail_with(errc::context_inactive, "packet context inactive");
+  if (auto f = take_connect_fault(role)) {
+    note(events::kind::fault, std::string("connect fault ") + name(*f) + ": " + host + ":" +
+                                  std::to_string(port) + " (" + where(role) + ")");
+    if (*f == connect_fault::unanswered) return c;  // the handler waits until close()
+    c->finish_connect(make_error_code(*f == connect_fault::dns_failure ? errc::dns_failed
+                                                                       : errc::connect_failed));
+    return c;
+  }
 
   // The host map first, in every mode.
   host_target target{host, port};
@@ -572,12 +902,24 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
   return c;
 }
 
-std::shared_ptr<connection> network::connect(const tcp::endpoint& ep, connect_handler h) {
+std::shared_ptr<connection> network::connect(const tcp::endpoint& ep, connect_handler h,
+                                             const std::string& role) {
   auto c = std::make_shared<connection>(*this, tcp::socket(io_));
+  c->role_ = role;
   track(c);
   if (!ctx_.active()) {
     c->connect_handler_ = std::move(h);
     c->finish_connect(make_error_code(errc::context_inactive));
+    return c;
+  }
+  if (auto f = take_connect_fault(role)) {
+    note(events::kind::fault, std::string("connect fault ") + name(*f) + ": " +
+                                  ep.address().to_string() + ":" + std::to_string(ep.port()) +
+                                  " (" + where(role) + ")");
+    c->connect_handler_ = std::move(h);
+    if (*f == connect_fault::unanswered) return c;  // the handler waits until close()
+    c->finish_connect(make_error_code(*f == connect_fault::dns_failure ? errc::dns_failed
+                                                                       : errc::connect_failed));
     return c;
   }
   c->start_connect({ep}, std::move(h));
@@ -633,6 +975,91 @@ std::vector<std::shared_ptr<connection>> network::connections() const {
   for (const auto& w : connections_)
     if (auto c = w.lock(); c && !c->closed_ && !c->failure_) out.push_back(std::move(c));
   return out;
+}
+
+toxic_id network::add_toxic(toxic t) {
+  const auto negative = [](clock::duration d) { return d < clock::duration::zero(); };
+  if (t.count < -1) throw std::invalid_argument("toxic count below -1");
+  if (negative(t.latency) || negative(t.jitter) || negative(t.delay) || negative(t.timeout))
+    throw std::invalid_argument("toxic with a negative duration");
+  if (t.type == toxic_type::bandwidth && t.rate == 0)
+    throw std::invalid_argument("bandwidth toxic with a rate of 0");
+  if (t.type == toxic_type::slicer && (t.average_size == 0 || t.size_variation >= t.average_size))
+    throw std::invalid_argument("slicer toxic needs 0 <= size_variation < average_size");
+  const toxic_id id = next_toxic_++;
+  note(events::kind::fault, describe(t));
+  toxics_.push_back({id, t, t.count});
+  if (t.count == -1) {
+    for (const auto& w : connections_) {
+      auto c = w.lock();
+      if (!c || c->closed_ || c->failure_) continue;
+      if (t.role.empty() || t.role == c->role_) c->apply_toxic(id, t);
+    }
+  }
+  return id;
+}
+
+bool network::remove_toxic(toxic_id id) {
+  auto it = std::find_if(toxics_.begin(), toxics_.end(),
+                         [id](const toxic_entry& e) { return e.id == id; });
+  if (it == toxics_.end()) return false;
+  const toxic spec = it->spec;
+  toxics_.erase(it);
+  note(events::kind::fault, std::string("toxic ") + name(spec.type) + " on " + where(spec.role) +
+                                " " + name(spec.direction) + " removed");
+  for (const auto& w : connections_)
+    if (auto c = w.lock()) c->remove_toxic(id);
+  return true;
+}
+
+void network::clear_toxics() {
+  while (!toxics_.empty()) remove_toxic(toxics_.front().id);
+}
+
+void network::apply_toxics(connection& c, bool fresh) {
+  for (auto& e : toxics_) {
+    if (!e.spec.role.empty() && e.spec.role != c.role_) continue;
+    if (c.has_toxic(e.id)) continue;
+    if (e.left == -1) {
+      c.apply_toxic(e.id, e.spec);
+    } else if (e.left > 0 && (fresh || !e.spec.role.empty())) {
+      // A connection is new to a role-bound toxic when it takes that role.
+      --e.left;
+      c.apply_toxic(e.id, e.spec);
+    }
+  }
+}
+
+void network::fail_connects(connect_fault f, int count, std::string role) {
+  if (count < -1) throw std::invalid_argument("connect fault count below -1");
+  if (count == 0) return;
+  note(events::kind::fault,
+       std::string("connect fault ") + name(f) + " for " +
+           (count < 0 ? std::string("every") : "the next " + std::to_string(count)) + " connect" +
+           (count == 1 ? "" : "s") + " of " + where(role));
+  connect_faults_.push_back({f, count, std::move(role)});
+}
+
+void network::clear_connect_faults() {
+  connect_faults_.clear();
+}
+
+std::optional<connect_fault> network::take_connect_fault(const std::string& role) {
+  for (auto it = connect_faults_.begin(); it != connect_faults_.end(); ++it) {
+    if (!it->role.empty() && it->role != role) continue;
+    const connect_fault f = it->fault;
+    if (it->left > 0 && --it->left == 0) connect_faults_.erase(it);
+    return f;
+  }
+  return std::nullopt;
+}
+
+std::int64_t network::draw(std::int64_t spread) {
+  if (spread <= 0) return 0;
+  // The modulo's bias is far below anything a test could see, and unlike the standard
+  // distributions it draws the same numbers with every standard library.
+  const auto span = static_cast<std::uint64_t>(spread) * 2 + 1;
+  return static_cast<std::int64_t>(rng_() % span) - spread;
 }
 
 std::size_t network::open_connections() const {

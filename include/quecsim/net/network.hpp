@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -77,6 +78,51 @@ struct network_config {
   std::size_t pipe_limit = std::size_t{64} * 1024;
 };
 
+/// Which way bytes flow: upstream = module → server (writes), downstream = server → module
+/// (reads); both = each way on its own (a limit counts each way separately).
+enum class stream { upstream, downstream, both };
+
+/// The kinds of toxic (toxiproxy's vocabulary) a network can put on its connections.
+enum class toxic_type { latency, bandwidth, slicer, limit_data, timeout };
+
+/// The stable name of a toxic type ("latency", "bandwidth", "slicer", "limit_data", "timeout").
+const char* name(toxic_type t);
+/// The stable name of a stream ("upstream", "downstream", "both").
+const char* name(stream s);
+
+/// A fault that shapes or ends the bytes of matching connections, from the moment it applies
+/// to one. Durations are simulated (scaled by the clock). Only the fields of its type matter.
+struct toxic {
+  toxic_type type = toxic_type::latency;
+  std::string role;  ///< "" every connection, else only connections of that role
+  stream direction = stream::both;
+  clock::duration latency{};       ///< latency: added one-way delay of every chunk
+  clock::duration jitter{};        ///< latency: plus or minus a uniformly random extra
+  std::uint64_t rate = 0;          ///< bandwidth: bytes per simulated second (> 0)
+  std::size_t average_size = 0;    ///< slicer: split chunks into pieces of about this size
+  std::size_t size_variation = 0;  ///< slicer: plus or minus this (< average_size)
+  clock::duration delay{};         ///< slicer: delay between pieces
+  std::uint64_t bytes = 0;         ///< limit_data: the stream ends after this many bytes
+  /// limit_data/timeout: end with a reset (connection_reset) rather than orderly (limit_data:
+  /// EOF to the module downstream, FIN to the server upstream).
+  bool reset = false;
+  /// timeout: nothing passes; after this long the connection fails with connection_reset
+  /// (zero: never, the bytes just stop).
+  clock::duration timeout{};
+  /// How many new connections it applies to; -1: every connection, open ones included.
+  int count = -1;
+};
+
+/// Names a toxic for `network::remove_toxic`.
+using toxic_id = std::uint64_t;
+
+/// How a connect fails under `network::fail_connects`.
+enum class connect_fault {
+  dns_failure,  ///< completes with dns_failed
+  refused,      ///< completes with connect_failed
+  unanswered,   ///< never completes (the caller's timer decides; close() cancels it)
+};
+
 class network;
 
 /// One TCP connection of a module, created by `network::connect` or a `listener`. Every
@@ -129,9 +175,15 @@ class connection : public std::enable_shared_from_this<connection> {
   void set_bandwidth(std::optional<std::uint64_t> bytes_per_second) {
     bandwidth_ = bytes_per_second;
   }
-  /// What the connection is for ("ftp-control", "ftp-data"), so a fault can pick one.
-  void set_role(std::string role) { role_ = std::move(role); }
+  /// What the connection is for ("ftp-control", "ftp-data"), so a fault can pick one. The
+  /// network's toxics for that role apply from now on.
+  void set_role(std::string role);
   const std::string& role() const { return role_; }
+
+  /// Fault seam: an orderly close from the far side, as a server closing would look: the
+  /// module reads what was already in flight, then EOF; later writes fail with broken_pipe;
+  /// the socket towards the real server is closed.
+  void inject_eof();
 
  private:
   friend class network;
@@ -141,7 +193,17 @@ class connection : public std::enable_shared_from_this<connection> {
     clock::time_point due;
     bool eof = false;                 ///< an end-of-stream marker rather than bytes
     boost::system::error_code error;  ///< with eof: why the stream ended
+    bool fatal = false;               ///< with eof: the connection fails with `error` there
   };
+  /// A toxic applied to this connection, with what it counted so far.
+  struct applied_toxic {
+    toxic_id id = 0;
+    toxic spec;
+    std::uint64_t passed[2] = {0, 0};                  ///< limit_data: bytes counted per direction
+    std::shared_ptr<boost::asio::steady_timer> timer;  ///< timeout: ends the connection
+  };
+  static constexpr int up = 0;    ///< index of the upstream (outbound) direction
+  static constexpr int down = 1;  ///< index of the downstream (inbound) direction
 
   void start_connect(std::vector<boost::asio::ip::tcp::endpoint> endpoints, handler h);
   void try_endpoint(std::size_t index);
@@ -152,13 +214,25 @@ class connection : public std::enable_shared_from_this<connection> {
   void pump_read();
   void pump_write();
   void on_socket_write(boost::system::error_code ec, std::size_t n);
-  void kick();  ///< resume after a blackhole ends
+  void kick();  ///< resume after a blackhole or a timeout toxic ends
   void complete_read(boost::system::error_code ec, std::size_t n);
   void complete_write(boost::system::error_code ec, std::size_t n);
-  std::size_t slice() const;
-  clock::duration pace(std::size_t n) const;
+  std::size_t slice(int dir) const;
+  clock::duration pace(int dir, std::size_t n) const;
   clock::duration one_way() const;
-  std::uint64_t bandwidth() const;
+  std::uint64_t bandwidth(int dir) const;
+
+  // Toxics.
+  void apply_toxic(toxic_id id, const toxic& t);
+  bool remove_toxic(toxic_id id);
+  bool has_toxic(toxic_id id) const;
+  void refresh_toxics();  ///< recomputes the per-direction summary the hot path reads
+  /// Passes `c` (bytes) through the direction's limit, slicer and latency toxics into
+  /// `pipe`; returns the bytes it queued.
+  std::size_t shape(int dir, chunk c, std::deque<chunk>& pipe);
+  /// Closes the socket towards the server while the module still drains what is in flight;
+  /// writes from now on fail with `send_error`.
+  void sever(boost::system::error_code send_error);
 
   network& net_;
   boost::asio::ip::tcp::socket socket_;
@@ -171,6 +245,16 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<std::uint64_t> bandwidth_;
   std::string role_;
   boost::system::error_code failure_;
+
+  // Toxics: what applies, and a summary per direction so the hot path checks a flag.
+  std::vector<applied_toxic> toxics_;
+  bool shaped_[2] = {false, false};       ///< a latency, slicer or limit_data toxic applies
+  bool held_[2] = {false, false};         ///< a timeout toxic holds every byte
+  std::uint64_t toxic_rate_[2] = {0, 0};  ///< the lowest bandwidth toxic (0: none)
+  clock::time_point piece_due_[2]{};      ///< slicer: when the last piece was due
+  bool severed_ = false;                  ///< the socket was closed by a fault seam
+  bool upstream_ended_ = false;           ///< an upstream limit was reached: writes wait
+  boost::system::error_code send_error_;  ///< why writes fail after the far side ended
 
   // Connect.
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
@@ -195,6 +279,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool write_timer_armed_ = false;
   io_handler write_handler_;  ///< a write held back because the pipe is full
   std::size_t write_pending_n_ = 0;
+  bool write_waits_for_end_ = false;  ///< the held write crossed a limit: it fails at the end
   handler shutdown_handler_;
   bool shutdown_requested_ = false;
   clock::time_point write_next_allowed_{};
@@ -247,13 +332,15 @@ class network {
 
   /// Starts a connection to `host:port` through the host map; `h` gets dns_failed,
   /// connect_failed, context_inactive, or success. The returned connection may be closed
-  /// to cancel (then `h` gets operation_aborted).
+  /// to cancel (then `h` gets operation_aborted). `role` is set before anything else, so
+  /// connect faults and toxics of that role apply.
   std::shared_ptr<connection> connect(const std::string& host, std::uint16_t port,
-                                      connect_handler h);
+                                      connect_handler h, const std::string& role = "");
 
   /// Starts a connection straight to `ep`, bypassing the host map: data connections to the
   /// address a server gave in its PASV reply.
-  std::shared_ptr<connection> connect(const boost::asio::ip::tcp::endpoint& ep, connect_handler h);
+  std::shared_ptr<connection> connect(const boost::asio::ip::tcp::endpoint& ep, connect_handler h,
+                                      const std::string& role = "");
 
   /// Listens on the configured listen address, port 0.
   std::shared_ptr<listener> listen(boost::system::error_code& ec);
@@ -279,6 +366,31 @@ class network {
   /// What the packet context going down does: fails every connection with context_down.
   void context_down();
 
+  /// Fault seam: puts `t` on the open connections of its role (when `t.count` is -1) and on
+  /// later ones (all, or the next `t.count`). Throws std::invalid_argument for a toxic that
+  /// cannot act (a bandwidth of 0, a slicer size of 0 or a variation not below it, a
+  /// negative duration, a count below -1).
+  toxic_id add_toxic(toxic t);
+  /// Takes a toxic off every connection: latency, bandwidth and slicer stop shaping new
+  /// bytes, a timeout lets bytes flow again, a limit stops counting (an end it caused stays).
+  /// False when no toxic has that id.
+  bool remove_toxic(toxic_id id);
+  /// Removes every toxic.
+  void clear_toxics();
+
+  /// Fault seam: the next `count` connects (-1: until cleared) of `role` ("" any role) fail
+  /// as `f` says. Faults queue: the first one with connects left applies.
+  void fail_connects(connect_fault f, int count, std::string role = "");
+  /// Removes every connect fault.
+  void clear_connect_faults();
+
+  /// Seeds the random choices of toxics (jitter, slicer sizes), so a seed repeats a run.
+  void seed(std::uint64_t s) { rng_.seed(s); }
+  /// Test hook: called with each random choice a toxic makes, a latency toxic's delay of
+  /// one chunk (simulated nanoseconds) or a slicer's piece size (bytes).
+  using choice_hook = std::function<void(toxic_type, std::int64_t)>;
+  void on_toxic_choice(choice_hook h) { choice_hook_ = std::move(h); }
+
   /// Connections currently open (connected or connecting, not failed or closed).
   std::size_t open_connections() const;
   /// Fault seam: the open connections, to act on one (by role) rather than all.
@@ -298,6 +410,27 @@ class network {
   friend class listener;
   void track(const std::shared_ptr<connection>& c);
   void track(const std::shared_ptr<listener>& l);
+  /// Applies the toxics `c`'s role matches that it does not have yet; `fresh` (a new
+  /// connection, or one that just got its role) also takes count-limited ones.
+  void apply_toxics(connection& c, bool fresh);
+  /// The connect fault a connect of `role` meets, if any (counting it down).
+  std::optional<connect_fault> take_connect_fault(const std::string& role);
+  /// A random choice in [-spread, +spread].
+  std::int64_t draw(std::int64_t spread);
+  void choice(toxic_type t, std::int64_t value) const {
+    if (choice_hook_) choice_hook_(t, value);
+  }
+
+  struct toxic_entry {
+    toxic_id id;
+    toxic spec;
+    int left;  ///< new connections it still applies to (-1: all)
+  };
+  struct connect_fault_entry {
+    connect_fault fault;
+    int left;  ///< connects it still fails (-1: until cleared)
+    std::string role;
+  };
 
   boost::asio::io_context& io_;
   packet_context& ctx_;
@@ -310,6 +443,11 @@ class network {
   std::vector<std::weak_ptr<listener>> listeners_;
   std::shared_ptr<bool> alive_;  ///< lets the context listener notice the network is gone
   std::unique_ptr<boost::asio::ip::tcp::resolver> resolver_;
+  std::vector<toxic_entry> toxics_;
+  toxic_id next_toxic_ = 1;
+  std::vector<connect_fault_entry> connect_faults_;
+  std::mt19937_64 rng_{0};
+  choice_hook choice_hook_;
 };
 
 }  // namespace quecsim::net

@@ -2,9 +2,7 @@
 // real loopback sockets.
 
 #include "quecsim/net/network.hpp"
-#include "../../support/servers.hpp"
-#include "quecsim/core/clock.hpp"
-#include "quecsim/core/events.hpp"
+#include "rig.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -16,50 +14,6 @@ using namespace quecsim::test;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-namespace {
-
-/// A loopback peer that accepts connections and keeps them, for the network to reach.
-struct peer {
-  explicit peer(asio::io_context& io)
-      : acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    accept();
-  }
-  void accept() {
-    acceptor.async_accept([this](error_code ec, tcp::socket s) {
-      if (ec) return;
-      sockets.push_back(std::make_shared<tcp::socket>(std::move(s)));
-      accept();
-    });
-  }
-  std::uint16_t port() const { return acceptor.local_endpoint().port(); }
-  tcp::acceptor acceptor;
-  std::vector<std::shared_ptr<tcp::socket>> sockets;
-};
-
-struct net_rig {
-  explicit net_rig(net::network_config cfg = {}, double scale = 0.01) : clk(scale) {
-    ctx.activate("10.0.0.2");
-    bus.subscribe([this](const events::event& e) { notes.emplace_back(e.data); });
-    network = std::make_unique<net::network>(io, ctx, clk, bus, 0, std::move(cfg));
-  }
-  /// Connects and waits for the outcome.
-  std::pair<error_code, std::shared_ptr<net::connection>> connect(const std::string& host,
-                                                                  std::uint16_t port) {
-    std::optional<error_code> result;
-    auto c = network->connect(host, port, [&](error_code ec) { result = ec; });
-    REQUIRE(run_until(io, [&] { return result.has_value(); }));
-    return {*result, c};
-  }
-  asio::io_context io;
-  quecsim::clock clk;
-  events::bus bus;
-  net::packet_context ctx;
-  std::unique_ptr<net::network> network;
-  std::vector<std::string> notes;
-};
-
-}  // namespace
 
 TEST_CASE("host entries parse as NAME=ADDR:PORT and bad ones say why", "[net]") {
   auto [name, target] = net::parse_host_entry("FTP.Example.com=127.0.0.1:2121");
