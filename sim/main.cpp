@@ -17,8 +17,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <vector>
 
+#include "control_backend.hpp"
+#include "ctl.hpp"
+#include "quecsim/control/server.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
 #include "quecsim/core/transcript.hpp"
@@ -43,6 +47,7 @@ constexpr int exit_expectations = 3;
 
 struct cli_options {
   std::string link;
+  std::string control;
   bool ready_json = false;
   std::string transcript;
   unsigned baud = 115200;
@@ -114,6 +119,8 @@ int run(int argc, char** argv) {
   CLI::App app{"quecsim: a simulated Quectel GSM module (M10/M95/M33) on a pty", "quecsim"};
   cli_options o;
   app.add_option("--link", o.link, "Make PATH a symlink to the pty (removed on exit)");
+  app.add_option("--control", o.control,
+                 "Control socket PATH (JSON Lines, mode 0600; default: the --link path + .ctl)");
   app.add_flag("--ready-json", o.ready_json,
                "Print one JSON line (pty, link, pid) on stdout once ready, and nothing else");
   app.add_option("--transcript", o.transcript, "Write a JSON Lines transcript to FILE");
@@ -256,13 +263,23 @@ int run(int argc, char** argv) {
     quecsim::net::network net(io, mod.context(), clk, bus, mo.id, nc);
     quecsim::ftp::service ftp(mod, net);
 
+    // The live control socket, by default beside the link.
+    const std::string control_path =
+        !o.control.empty() ? o.control : (o.link.empty() ? std::string() : o.link + ".ctl");
+    std::optional<quecsim::sim::control_backend> control_backend;
+    std::optional<quecsim::control::server> control;
+    if (!control_path.empty()) {
+      control_backend.emplace(mod, ftp, bus);
+      control.emplace(io, control_path, bus, *control_backend, &clk);
+    }
+
     quecsim::serial::uart port(io, pty.master(), bus, mo.id, o.baud);
     mod.attach(port);
 
-    // The injector exists only when there is something to inject: without it nothing listens
-    // for faults at all.
+    // The injector exists only when there is something to inject (a scenario, or a control
+    // socket that may bring one): without it nothing listens for faults at all.
     std::unique_ptr<quecsim::fault::injector> faults;
-    if (!scenarios.empty()) {
+    if (!scenarios.empty() || control) {
       quecsim::fault::seams seams;
       seams.module = &mod;
       seams.network = &net;
@@ -284,6 +301,15 @@ int run(int argc, char** argv) {
         std::cerr << "quecsim: " << e.what() << '\n';
         return exit_usage;
       }
+      if (control_backend) {
+        control_backend->faults = [&faults](const nlohmann::json& request) {
+          return quecsim::sim::fault_request(*faults, request);
+        };
+        control_backend->fault_state = [&faults] {
+          return nlohmann::json{{"scenarios", faults->loaded()},
+                                {"faults_fired", faults->faults_fired()}};
+        };
+      }
     }
 
     port.start([&mod](std::string_view bytes) { mod.receive(bytes); });
@@ -300,6 +326,7 @@ int run(int argc, char** argv) {
       nlohmann::json ready{{"pty", pty.path()},
                            {"link", o.link.empty() ? nlohmann::json() : nlohmann::json(o.link)},
                            {"pid", ::getpid()},
+                           {"control", control ? nlohmann::json(control_path) : nlohmann::json()},
                            {"model", o.model},
                            {"ftp", ftpd ? nlohmann::json{{"address", "127.0.0.1"},
                                                          {"port", ftpd->endpoint().port()},
@@ -309,6 +336,7 @@ int run(int argc, char** argv) {
     } else {
       std::cout << "quecsim: " << o.model << " on " << pty.path();
       if (!o.link.empty()) std::cout << " (link " << o.link << ")";
+      if (control) std::cout << "; control socket " << control_path;
       std::cout << std::endl;
       if (ftpd) {
         std::cout << "quecsim: embedded FTP server on 127.0.0.1:" << ftpd->endpoint().port()
@@ -345,6 +373,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return quecsim::sim::run_ctl(argc, argv);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -79,16 +79,7 @@ void secret_masker::mask(std::string& bytes) {
   }
 }
 
-transcript::transcript(const std::string& path, const clock& clk) : out_(path), clock_(clk) {
-  if (!out_) throw std::runtime_error("cannot write transcript file " + path);
-}
-
-void transcript::attach(events::bus& bus) {
-  bus.subscribe([this](const events::event& e) { record(e); });
-}
-
-void transcript::record(const events::event& e) {
-  if (!events::recorded(e.what)) return;
+std::string record_builder::build(const events::event& e) {
   std::string masked;
   std::string_view data = e.data;
   if (e.what == events::kind::uart_rx || e.what == events::kind::uart_tx) {
@@ -98,8 +89,33 @@ void transcript::record(const events::event& e) {
   }
   char t[32];
   std::snprintf(t, sizeof t, "%.6f", clock_.seconds_since_start());
-  out_ << "{\"t\":" << t << ",\"module\":" << e.module << ",\"event\":\"" << events::name(e.what)
-       << "\",\"source\":" << json_bytes(e.source) << ",\"data\":" << json_bytes(data) << "}\n";
+  std::string out;
+  out.reserve(data.size() + e.source.size() + 80);
+  out += "{\"t\":";
+  out += t;
+  out += ",\"module\":";
+  out += std::to_string(e.module);
+  out += ",\"event\":\"";
+  out += events::name(e.what);
+  out += "\",\"source\":";
+  out += json_bytes(e.source);
+  out += ",\"data\":";
+  out += json_bytes(data);
+  out += '}';
+  return out;
+}
+
+transcript::transcript(const std::string& path, const clock& clk) : out_(path), records_(clk) {
+  if (!out_) throw std::runtime_error("cannot write transcript file " + path);
+}
+
+void transcript::attach(events::bus& bus) {
+  bus.subscribe([this](const events::event& e) { record(e); });
+}
+
+void transcript::record(const events::event& e) {
+  if (!events::recorded(e.what)) return;
+  out_ << records_.build(e) << '\n';
   out_.flush();
 }
 

@@ -19,6 +19,7 @@ What it offers:
   - `reopen()` closes and reopens the pty as a restarted terminal program would; `close()` ends
     the process with SIGTERM (or another signal) and checks exit code 0 and the --link removal.
   - `transcript=True` passes `--transcript FILE` and `transcript_records()` reads it back.
+  - `control` is the control socket's path from the ready line (None without one).
   - `run_quecsim(*args)` runs the binary to completion (CLI errors) and returns its result.
   - `QuecsimTestCase.start(...)` makes a `Quecsim` that is cleaned up even when a test fails.
 
@@ -142,6 +143,8 @@ class Quecsim:
             self.pty = self.ready["pty"]
             self.pid = self.ready["pid"]
             self.model = self.ready.get("model")
+            # The control socket's path (--control, or beside --link), None without one.
+            self.control = self.ready.get("control")
             if open_port:
                 self.open()
         except BaseException:

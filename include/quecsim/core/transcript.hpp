@@ -22,6 +22,23 @@ class secret_masker {
   int stage_ = 0;            // 0 keyword, 1 '='/':' seen, 2 inside the quotes
 };
 
+/// Builds the JSON record of one event, the shape the transcript writes and the control
+/// socket sends: `{"t":0.012345,"module":0,"event":"rx","source":"uart","data":"AT\r"}`.
+/// UART bytes are masked as the class comment of `transcript` says; the masking state runs
+/// across events, so one builder must see every event of the bus in order.
+class record_builder {
+ public:
+  /// `clk` gives `t`, the real seconds since the clock was made.
+  explicit record_builder(const clock& clk) : clock_(clk) {}
+
+  /// The record of `e`: one JSON object, without a line end.
+  std::string build(const events::event& e);
+
+ private:
+  const clock& clock_;
+  std::map<std::pair<int, bool>, secret_masker> maskers_;  // per module and direction
+};
+
 /// Writes every event as one JSON object per line (JSON Lines), flushed as it happens, so a
 /// user can read it while a test runs or after it failed:
 /// `{"t":0.012345,"module":0,"event":"rx","source":"uart","data":"AT\r"}`.
@@ -41,8 +58,7 @@ class transcript {
 
  private:
   std::ofstream out_;
-  const clock& clock_;
-  std::map<std::pair<int, bool>, secret_masker> maskers_;  // per module and direction
+  record_builder records_;
 };
 
 /// Bytes as a JSON string value (with quotes), each byte one Latin-1 code point.
