@@ -92,10 +92,13 @@ json fault_request(fault::injector& faults, const json& request) {
     }
     if (op == "load") {
       fault::scenario s;
-      if (request.contains("file") && request["file"].is_string()) {
+      const bool named = request.contains("file") && request["file"].is_string();
+      if (request.contains("scenario")) {
+        // The client read the file (its own working folder); the path only names the source.
+        s = fault::parse_scenario(request["scenario"],
+                                  named ? request["file"].get<std::string>() : "request /scenario");
+      } else if (named) {
         s = fault::load_scenario(request["file"].get<std::string>());
-      } else if (request.contains("scenario")) {
-        s = fault::parse_scenario(request["scenario"], "request /scenario");
       } else {
         throw control::request_error(
             "load needs \"scenario\": a scenario object, or \"file\": a scenario file's path");
@@ -104,8 +107,9 @@ json fault_request(fault::injector& faults, const json& request) {
       if (s.module.model || s.module.baud || s.module.latency_ms || s.module.bandwidth ||
           s.module.time_scale || s.module.autobaud || !s.users.empty() || !s.files.empty()) {
         throw control::request_error(
-            s.source + ": module settings, server users and server files take effect at start "
-                       "only: load this scenario with --scenario");
+            s.source +
+            ": module settings, server users and server files take effect at start "
+            "only: load this scenario with --scenario");
       }
       faults.load(s);
       return {{"loaded", s.name}};

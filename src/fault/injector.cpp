@@ -625,6 +625,10 @@ std::string injector::act(const action& a) {
     return "brown-out: " + text + ", off for " + std::to_string(ms(p, "off_ms").count()) + " ms";
   }
   if (n == "open_session") {
+    if (seams_.ftp->state() != ftp::service_state::idle &&
+        seams_.ftp->state() != ftp::service_state::closed) {
+      throw scenario_error("the FTP service is not idle: a session is open or opening already");
+    }
     seams_.ftp->open_in_background(p["host"], static_cast<std::uint16_t>(p["port"].get<int>()),
                                    p["user"], p["password"]);
     return "FTP session opened behind the host's back (a previous run's)";

@@ -5,6 +5,8 @@ fault events in the transcript."""
 import json
 import os
 import re
+import shutil
+import tempfile
 
 from ftp_support import CONNECT, ERROR, OK, FtpTestCase, crlf, sha256
 from harness import TIMEOUT
@@ -474,6 +476,73 @@ class ModuleScenarios(ScenarioTestCase):
         sim.expect(crlf(b"RING") + b"\r\nNO CARRIER\r\n")
         sim.command(b"AT", OK)
         sim.close()
+
+
+def normalized(records):
+    """A transcript without what varies from run to run though the scenario and seed do not:
+    timestamps, how bytes were cut into reads and writes, port numbers."""
+    out = []
+    totals = {}
+    for r in records:
+        event, data = r["event"], r["data"]
+        if event == "data":
+            way, n = data.split()
+            totals[way] = totals.get(way, 0) + int(n)
+            continue
+        data = re.sub(r":\d{4,5}\b", ":PORT", data)
+        data = re.sub(r"\(127,0,0,1,\d+,\d+\)", "(127,0,0,1,P,P)", data)
+        if out and event in ("rx", "tx") and out[-1][0] == event:
+            out[-1] = (event, r["source"], out[-1][2] + data)
+        else:
+            out.append((event, r["source"], data))
+    out.append(("data totals", "", json.dumps(totals, sort_keys=True)))
+    return out
+
+
+class Determinism(ScenarioTestCase):
+    """The same scenario and seed give the same transcript; another seed another one."""
+
+    SCENARIO = {
+        "name": "random-noise", "description": "seeded noise, chance and a random file",
+        "server": {"files": [{"path": "r.bin", "size": 3000}]},
+        "events": [
+            {"when": {"final": "AT+CSQ"}, "count": "unlimited", "probability": 0.5,
+             "do": [{"action": "host_garbage", "length": 8}]},
+            {"when": {"command": "AT+QFTPGET"}, "do": [{"action": "toxic", "type": "slicer",
+                                                        "average_size": 100,
+                                                        "size_variation": 60,
+                                                        "delay_ms": 1, "role": "data"}]},
+        ],
+    }
+
+    def run_once(self, seed):
+        self.root = tempfile.mkdtemp(prefix="quecsim-ftp-root-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        path = os.path.join(self.root, "..", os.path.basename(self.root) + ".json")
+        with open(path, "w") as f:
+            json.dump(self.SCENARIO, f)
+        self.addCleanup(os.unlink, path)
+        sim = self.start("--no-power-up-lines", "--ftp-root", self.root, "--scenario", path,
+                         "--seed", str(seed), "--time-scale", "0.05", transcript=True)
+        sim.echo_off()
+        for _ in range(8):
+            sim.send(b"AT+CSQ\r")
+            sim.read_for(0.15)  # the answer, and the noise when the coin says so
+        self.open_service(sim)
+        data = self.served("r.bin")
+        sim.command(b'AT+QFTPGET="r.bin"', OK)
+        sim.expect(CONNECT + data + crlf(b"+QFTPGET:3000"))
+        sim.close()
+        return normalized(sim.transcript_records()), data
+
+    def test_same_seed_same_transcript_other_seed_another(self):
+        first, file1 = self.run_once(7)
+        again, file2 = self.run_once(7)
+        self.assertEqual(file1, file2)
+        self.assertEqual(first, again)
+        other, file3 = self.run_once(8)
+        self.assertNotEqual(file1, file3)
+        self.assertNotEqual(first, other)
 
 
 SCENARIO_CLASSES = [ServerScenarios, ConnectionScenarios, ModuleScenarios]
