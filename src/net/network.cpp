@@ -988,12 +988,14 @@ toxic_id network::add_toxic(toxic t) {
     throw std::invalid_argument("slicer toxic needs 0 <= size_variation < average_size");
   const toxic_id id = next_toxic_++;
   note(events::kind::fault, describe(t));
-  toxics_.push_back({id, t, t.count});
-  if (t.count == -1) {
+  const int count = t.count;
+  toxics_.push_back({id, std::move(t), count});
+  if (count == -1) {
+    const toxic& spec = toxics_.back().spec;  // applying one changes no network toxic
     for (const auto& w : connections_) {
       auto c = w.lock();
       if (!c || c->closed_ || c->failure_) continue;
-      if (t.role.empty() || t.role == c->role_) c->apply_toxic(id, t);
+      if (spec.role.empty() || spec.role == c->role_) c->apply_toxic(id, spec);
     }
   }
   return id;

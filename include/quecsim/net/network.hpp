@@ -109,7 +109,9 @@ struct toxic {
   /// timeout: nothing passes; after this long the connection fails with connection_reset
   /// (zero: never, the bytes just stop).
   clock::duration timeout{};
-  /// How many new connections it applies to; -1: every connection, open ones included.
+  /// How many new connections it applies to; -1: every connection, open ones included. A
+  /// connection is new to a role-bound toxic when it takes the role (an accepted active-mode
+  /// data connection gets "ftp-data" just after it exists).
   int count = -1;
 };
 

@@ -107,6 +107,7 @@ TEST_CASE("connect faults on the control connection give -4, -5 and -9", "[ftp][
   f.r.client->set_timeouts({2s, 2s, 2s});
   CHECK(f.r.open().code == ftp::error::timeout);
   CHECK(f.r.network->open_connections() == 0);  // the unanswered connect was closed
+  f.r.client->set_timeouts(ftp::timeouts{});    // a login under load may take longer than 20 ms
   CHECK(f.r.open().code == 0);                  // the faults are used up
 }
 
