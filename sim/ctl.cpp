@@ -170,6 +170,12 @@ class connection {
   std::string buffer_;
 };
 
+failure not_an_object(const std::string& path, const std::string& line) {
+  std::string why = "control socket ";
+  why.append(path).append(" sent a line that is not a JSON object: ").append(line);
+  return failure(why);
+}
+
 json read_json(connection& c, const std::string& path) {
   std::string line;
   if (!c.read_line(line)) {
@@ -177,7 +183,7 @@ json read_json(connection& c, const std::string& path) {
   }
   json value = json::parse(line, nullptr, false);
   if (value.is_discarded() || !value.is_object()) {
-    throw failure("control socket " + path + " sent a line that is not a JSON object: " + line);
+    throw not_an_object(path, line);
   }
   return value;
 }
@@ -209,7 +215,7 @@ int run(const std::string& path, const json& request) {
   while (c.read_line(line)) {
     const json message = json::parse(line, nullptr, false);
     if (message.is_discarded() || !message.is_object()) {
-      throw failure("control socket " + path + " sent a line that is not a JSON object: " + line);
+      throw not_an_object(path, line);
     }
     const auto event = message.find("event");
     if (event == message.end()) continue;  // a reply to nothing we asked: none expected

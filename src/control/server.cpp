@@ -420,10 +420,14 @@ server::server(asio::io_context& io, std::filesystem::path path, events::bus& bu
 }
 
 server::~server() {
-  shared_->closed = true;
-  error_code ignored;
-  acceptor_.close(ignored);
-  for (auto* s : shared_->sessions) s->close();
+  try {
+    shared_->closed = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    for (auto* s : shared_->sessions) s->close();
+  } catch (...) {
+    // Closing sockets cannot usefully fail here; a destructor must not throw.
+  }
   // Remove the socket only if it is still the one this server made.
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_) {

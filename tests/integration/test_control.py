@@ -65,7 +65,7 @@ class SocketPlace(QuecsimTestCase):
     def test_a_live_socket_or_a_regular_file_is_refused_with_its_path(self):
         path = os.path.join(self.dir, "q.ctl")
         first = self.start("--control", path)
-        second = run_quecsim("--control", path)
+        second = run_quecsim("--control", path, "--no-embedded-ftp")
         self.assertEqual(second.returncode, 1)
         self.assertEqual(second.stderr,
                          "quecsim: control socket %s: another process is listening on it\n" % path)
@@ -74,7 +74,7 @@ class SocketPlace(QuecsimTestCase):
         notes = os.path.join(self.dir, "notes.txt")
         with open(notes, "w") as f:
             f.write("keep")
-        third = run_quecsim("--control", notes)
+        third = run_quecsim("--control", notes, "--no-embedded-ftp")
         self.assertEqual(third.returncode, 1)
         self.assertEqual(third.stderr, "quecsim: control socket %s: exists and is not a socket; "
                          "not replacing it\n" % notes)
@@ -226,16 +226,18 @@ class CommandLineClient(QuecsimTestCase):
         proc = subprocess.Popen([quecsim_binary(), "ctl", sim.control, "subscribe",
                                  "kinds=rx,state"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        out = _LineReader(proc.stdout.fileno())
         try:
-            reply = b""
-            while not reply.endswith(b"}\n"):
-                self.assertTrue(select.select([proc.stdout], [], [], TIMEOUT)[0], reply)
-                reply += proc.stdout.readline()
+            reply = ""
+            while not reply.endswith("}\n"):
+                reply += out.line()
             self.assertEqual(json.loads(reply), {"ok": True, "kinds": ["rx", "state"]})
             sim.command(b"AT", OK)
-            self.assertTrue(select.select([proc.stdout], [], [], TIMEOUT)[0])
-            event = json.loads(proc.stdout.readline())
-            self.assertEqual((event["event"], event["data"]), ("rx", "AT\r"))
+            received = ""
+            while received != "AT\r":
+                event = json.loads(out.line())
+                self.assertEqual(event["event"], "rx")
+                received += event["data"]
             proc.send_signal(signal.SIGINT)
             self.assertEqual(proc.wait(TIMEOUT), 0)
             self.assertEqual(proc.stderr.read(), b"")
@@ -245,6 +247,28 @@ class CommandLineClient(QuecsimTestCase):
                 proc.wait()
             proc.stdout.close()
             proc.stderr.close()
+
+
+class _LineReader:
+    """Lines from a pipe, each awaited with a bounded timeout (no buffered reader that would
+    hide bytes from select)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = b""
+
+    def line(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise AssertionError("no line within %.1fs; have %r" % (timeout, self.buffer))
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                raise AssertionError("the stream ended; have %r" % self.buffer)
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode() + "\n"
 
 
 class PythonClient(QuecsimTestCase):

@@ -11,9 +11,10 @@ from harness import POWER_UP_LINES, QuecsimTestCase, run_quecsim
 class ReadyLine(QuecsimTestCase):
     def test_ready_json_names_pty_link_pid_and_model(self):
         sim = self.start("--model", "M33", link=True)
-        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "model", "ftp"})
+        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "control", "model", "ftp"})
         self.assertTrue(sim.pty.startswith("/dev/pts/"), sim.pty)
         self.assertEqual(sim.ready["link"], sim.link)
+        self.assertEqual(sim.ready["control"], sim.link + ".ctl")
         self.assertEqual(sim.pid, sim.proc.pid)
         self.assertEqual(sim.model, "M33")
         sim.close()
@@ -21,6 +22,7 @@ class ReadyLine(QuecsimTestCase):
     def test_ready_json_link_is_null_without_link(self):
         sim = self.start()
         self.assertIsNone(sim.ready["link"])
+        self.assertIsNone(sim.ready["control"])
         sim.close()
 
 

@@ -239,11 +239,14 @@ TEST_CASE("every malformed request gets an error naming the fault and the connec
   client c(r.io, r.path);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{",
-       "invalid JSON at column 1: syntax error while parsing object key - unexpected end of "
+       "invalid JSON at column 2: syntax error while parsing object key - unexpected end of "
        "input; expected string literal"},
-      {"{\"op\":\"ping\",}", "invalid JSON at column 13: "},
-      {"hello", "invalid JSON at column 2: "},
-      {"\"\xff\"", "invalid JSON at column 2: "},
+      {"{\"op\":\"ping\",}",
+       "invalid JSON at column 14: syntax error while parsing object key - unexpected '}'"},
+      {"hello", "invalid JSON at column 1: syntax error while parsing value - invalid literal"},
+      {"\"\xff\"",
+       "invalid JSON at column 2: syntax error while parsing value - invalid string: "
+       "ill-formed UTF-8 byte"},
       {"[1,2]", "a request must be a JSON object, got an array"},
       {"42", "a request must be a JSON object, got number"},
       {"\"ping\"", "a request must be a JSON object, got string"},
