@@ -283,8 +283,8 @@ void service::open(const std::string& host, std::uint16_t port) {
     if (ec || alive.expired() || attempt != open_attempt_ || state_ != service_state::opening) {
       return;
     }
-    auto& s = module_.current();
-    if (s.cfun != 1 || !s.attached) {
+    // No packet registration (coverage lost, radio off, detached, no SIM): -5.
+    if (!module_.cellular().data_service()) {
       set_state(service_state::idle);
       return result("OPEN", error::network);
     }

@@ -111,11 +111,13 @@ class Quecsim:
     link:       True for a --link symlink in a private temporary folder, or a path.
     env:        extra environment variables for the process.
     baud:       the --baud value (default 0: no pacing, so tests run fast); None passes none.
+    boot_delay: the --boot-delay value in ms (default 0, so tests run fast: the module powers
+                up the moment the harness opens the pty); None keeps the profile's delay.
     open_port:  open the pty at once (default); False to open it later with `open()`.
     """
 
     def __init__(self, *args, transcript=None, link=None, env=None, baud=0, open_port=True,
-                 start_timeout=TIMEOUT):
+                 start_timeout=TIMEOUT, boot_delay=0):
         self.fd = None
         self.proc = None
         self._pending = b""  # bytes read from the pty and not yet consumed by expect()
@@ -125,6 +127,8 @@ class Quecsim:
         command = [quecsim_binary(), "--ready-json"]
         if baud is not None:
             command += ["--baud", str(baud)]
+        if boot_delay is not None:
+            command += ["--boot-delay", str(boot_delay)]
         if transcript:
             self.transcript_path = (os.path.join(self._tmp, "transcript.jsonl")
                                     if transcript is True else str(transcript))
