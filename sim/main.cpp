@@ -211,15 +211,24 @@ int run(int argc, char** argv) {
 
     quecsim::serial::uart port(io, pty.master(), bus, mo.id, o.baud);
     mod.attach(port);
-    port.start([&mod](std::string_view bytes) { mod.receive(bytes); });
     // A host opens its port before it powers the module: the module boots at the first open
-    // (closing and reopening does not power-cycle it), unless asked to boot at once.
+    // (closing and reopening does not power-cycle it), unless asked to boot at once. Bytes
+    // from the host prove an open too, whichever of the two events is handled first.
+    bool host_seen = o.power_up_at_start;
+    auto host_opened = [&mod, &host_seen] {
+      if (host_seen) return;
+      host_seen = true;
+      mod.power_on();
+    };
+    port.start([&mod, &host_opened](std::string_view bytes) {
+      host_opened();
+      mod.receive(bytes);
+    });
     std::unique_ptr<quecsim::serial::open_watch> first_open;
     if (o.power_up_at_start) {
       mod.power_on();
     } else {
-      first_open =
-          std::make_unique<quecsim::serial::open_watch>(io, pty.path(), [&mod] { mod.power_on(); });
+      first_open = std::make_unique<quecsim::serial::open_watch>(io, pty.path(), host_opened);
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -86,7 +86,12 @@ void module::power_up() {
   // With autobaud the module cannot talk before the host's first AT has shown it the rate.
   unsynced_ = settings_.ipr == 0;
   publish_state("module", "ready");
-  if (!opts_.power_up_lines) return;
+  if (opts_.power_up_lines) send_power_up_lines();
+  // Lines that came up while booting follow the power-up lines.
+  flush_urcs();
+}
+
+void module::send_power_up_lines() {
   if (settings_.ipr != 0) urc("RDY");
   urc("+CFUN: 1");
   switch (radio_.sim()) {
@@ -111,6 +116,8 @@ void module::power_on() {
   if (switched_on_) return;
   switched_on_ = true;
   publish_state("module", "booting");
+  // Without a boot delay the host's first bytes must already find the module on.
+  if (opts_.model.boot_delay.count() == 0) return power_up();
   // A real module says nothing for its first seconds; bytes the host sends meanwhile are lost.
   restart_timer_.expires_after(clock_.scaled(opts_.model.boot_delay));
   restart_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
@@ -255,6 +262,7 @@ void module::send_error(at::cme code) {
 }
 
 void module::urc(std::string text) {
+  if (!switched_on_) return;  // a module that is off says nothing, later or now
   if (busy_ || data_ != nullptr || !powered_ || unsynced_) {
     held_urcs_.push_back(std::move(text));
     return;

@@ -182,6 +182,7 @@ class module {
   void escape_check();
   void update_input_pause();
   void reset_to_power_up();
+  void send_power_up_lines();
 
   boost::asio::io_context& io_;
   const clock& clock_;
