@@ -11,8 +11,9 @@ Standard library only, for Debian's /usr/bin/python3. ctest sets QUECSIM_BIN to 
             sim.expect(b"AT\\r\\r\\nOK\\r\\n")
 
 What it offers:
-  - `Quecsim(*args, ...)` starts `quecsim --ready-json <args>`, reads the ready line and opens the
-    pty in raw mode without flushing it, so the power-up lines already waiting are kept.
+  - `Quecsim(*args, ...)` starts `quecsim --ready-json --boot-delay 0 <args>`, reads the ready
+    line and opens the pty in raw mode without flushing it. That open switches the module on
+    (it powers up at the host's first open), so the power-up lines follow at once.
   - `send(bytes)`, `expect(bytes, timeout)` (exact bytes, nothing before them, fails at the first
     wrong byte with both sides shown), `read_for(seconds)` (everything arriving in a window: use
     it only where silence must be proven), `expect_silence(seconds)`.

@@ -1,6 +1,10 @@
 """The general commands drivers send at start-up: identification, SIM, network, character
 set, clock, settings, power, and the TCP/IP context helpers, in every form, with CMEE 0/1/2."""
 
+import json
+import os
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -9,6 +13,7 @@ from harness import QuecsimTestCase, crlf
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"
 FAST = ("--time-scale", "0.01")
+PROFILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles")
 
 
 def answer(sim, line, timeout=5.0):
@@ -348,6 +353,51 @@ class CmeeEverywhere(QuecsimTestCase):
                 sim.command(cmd, crlf(b"+CME ERROR: " + number))
                 sim.command(b"AT+CMEE=2", OK)
                 sim.command(cmd, crlf(b"+CME ERROR: " + text))
+
+
+class SimStatesFromAProfile(QuecsimTestCase):
+    def start_with_sim(self, state):
+        with open(os.path.join(PROFILES, "M95.json")) as f:
+            profile = json.load(f)
+        profile["sim"]["state"] = state
+        folder = tempfile.mkdtemp(prefix="quecsim-profile-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "sim.json")
+        with open(path, "w") as f:
+            json.dump(profile, f)
+        return self.start_quiet("--model", path, *FAST)
+
+    def errors(self, sim, line, number, text):
+        for mode, answer in ((0, ERROR), (1, crlf(b"+CME ERROR: " + number)),
+                             (2, crlf(b"+CME ERROR: " + text))):
+            sim.command(b"AT+CMEE=%d" % mode, OK)
+            sim.command(line, answer)
+
+    def test_a_locked_sim_refuses_what_needs_it_under_every_cmee_mode(self):
+        sim = self.start_with_sim("pin")
+        sim.command(b"AT+CPIN?", info(b"+CPIN: SIM PIN"))
+        sim.command(b"AT+QCCID", info(b"89860012345678901234"))  # on the card, readable
+        self.errors(sim, b"AT+CIMI", b"11", b"SIM PIN required")
+        self.errors(sim, b'AT+CPIN="9999"', b"16", b"incorrect password")
+        self.errors(sim, b"AT+QIACT", b"30", b"no network service")
+        sim.command(b"AT+CREG?", info(b"+CREG: 0,0"))
+
+    def test_a_puk_locked_sim(self):
+        sim = self.start_with_sim("puk")
+        sim.command(b"AT+CPIN?", info(b"+CPIN: SIM PUK"))
+        self.errors(sim, b"AT+CIMI", b"12", b"SIM PUK required")
+        self.errors(sim, b'AT+CPIN="1234"', b"12", b"SIM PUK required")
+        sim.command(b'AT+CPIN="12345678","4321"',
+                    OK + crlf(b"+CPIN: READY") + crlf(b"Call Ready") + crlf(b"SMS Ready"))
+        sim.command(b"AT+CIMI", info(b"460001234567890"))
+
+    def test_no_sim(self):
+        sim = self.start_with_sim("removed")
+        sim.command(b"AT+QSIMSTAT?", info(b"+QSIMSTAT: 0,0"))
+        self.errors(sim, b"AT+CPIN?", b"10", b"SIM not inserted")
+        self.errors(sim, b"AT+CIMI", b"10", b"SIM not inserted")
+        self.errors(sim, b"AT+QCCID", b"10", b"SIM not inserted")
+        self.errors(sim, b"AT+CGATT=1", b"30", b"no network service")
 
 
 if __name__ == "__main__":
