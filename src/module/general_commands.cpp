@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -30,7 +31,7 @@ void add_identity(module& m, const std::string& name, std::function<std::string(
 }
 
 // A setting with test, read and write forms: `+NAME: <n>`, written within `range`.
-void add_setting(module& m, const std::string& name, std::string range, int settings::*field,
+void add_setting(module& m, const std::string& name, const std::string& range, int settings::*field,
                  std::int64_t min, std::int64_t max, std::function<bool(int)> allowed = {}) {
   at::command_spec s;
   s.name = name;
@@ -68,9 +69,9 @@ cme sim_refusal(module& m) {
 // A string in the character set AT+CSCS selected (27.007 5.5): UCS2 as four hex digits a
 // character, HEX as two a byte; the others carry ASCII text unchanged.
 std::string in_charset(const std::string& cs, const std::string& text) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
   if (cs == "UCS2" || cs == "HEX") {
+    static const char* digits = "0123456789ABCDEF";
+    std::string out;
     for (const unsigned char c : text) {
       if (cs == "UCS2") out += "00";
       out += digits[c >> 4];
@@ -252,13 +253,11 @@ void add_general_commands(module& m) {
     };
     s.write = [&m](const inv_ptr& inv) {
       const std::string& want = inv->args()[0].text;
-      for (const char* name : sets) {
-        if (want == name) {
-          m.current().cscs = want;
-          return inv->ok();
-        }
+      if (std::none_of(sets.begin(), sets.end(), [&want](const char* n) { return want == n; })) {
+        return inv->error(cme::incorrect_parameters);
       }
-      inv->error(cme::incorrect_parameters);
+      m.current().cscs = want;
+      inv->ok();
     };
     t.add(std::move(s));
   }

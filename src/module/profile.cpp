@@ -33,7 +33,12 @@ class reader {
   void object(const json& j, const std::string& pointer, const std::set<std::string>& allowed) {
     if (!j.is_object()) fail(pointer, "expected an object");
     for (const auto& [key, value] : j.items()) {
-      if (allowed.count(key) == 0) fail(pointer + "/" + key, "unknown key");
+      if (allowed.count(key) == 0) {
+        std::string at = pointer;
+        at += '/';
+        at += key;
+        fail(at, "unknown key");
+      }
     }
   }
 
@@ -81,7 +86,7 @@ class reader {
 };
 
 // JSON pointer escaping of one key (RFC 6901).
-std::string escape(std::string key) {
+std::string escape(const std::string& key) {
   std::string out;
   for (const char c : key) {
     if (c == '~') {
