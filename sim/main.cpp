@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <system_error>
 #include <vector>
 
 #include "quecsim/core/clock.hpp"
@@ -228,7 +229,13 @@ int run(int argc, char** argv) {
     if (o.power_up_at_start) {
       mod.power_on();
     } else {
-      first_open = std::make_unique<quecsim::serial::open_watch>(io, pty.path(), host_opened);
+      try {
+        first_open = std::make_unique<quecsim::serial::open_watch>(io, pty.path(), host_opened);
+      } catch (const std::system_error& e) {
+        // Without inotify the open cannot be seen: power up at start, as before a host opens.
+        std::cerr << "quecsim: " << e.what() << "; powering up at start\n";
+        host_opened();
+      }
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
