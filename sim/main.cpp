@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "control_backend.hpp"
@@ -34,6 +35,7 @@
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
+#include "quecsim/serial/open_watch.hpp"
 #include "quecsim/serial/pty.hpp"
 #include "quecsim/serial/uart.hpp"
 
@@ -53,6 +55,8 @@ struct cli_options {
   unsigned baud = 115200;
   std::string model = "M95";
   bool no_power_up_lines = false;
+  bool power_up_at_start = false;
+  std::optional<unsigned> boot_delay_ms;
   double time_scale = 1.0;
   std::string imei;
   // FTP and network.
@@ -127,12 +131,18 @@ int run(int argc, char** argv) {
   app.add_option("--baud", o.baud, "UART rate in bits/s, 10 bits a byte; 0 for no pacing")
       ->check(CLI::IsMember({0U, 300U, 600U, 1200U, 2400U, 4800U, 9600U, 14400U, 19200U, 28800U,
                              38400U, 57600U, 115200U, 230400U, 460800U, 921600U}));
-  app.add_option("--model", o.model, "Module model: M10, M95 or M33")
-      ->check(CLI::IsMember({"M10", "M95", "M33"}));
+  app.add_option("--model", o.model,
+                 "Module model: a profile name (M10, M95, M33) or a profile file (NAME.json)");
   app.add_flag("--autobaud", o.autobaud,
                "Power up with AT+IPR=0: no RDY, nothing sent before the host's first AT");
   app.add_flag("--no-power-up-lines", o.no_power_up_lines,
                "Do not send RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready");
+  app.add_flag("--power-up-at-start", o.power_up_at_start,
+               "Power the module on at start instead of when the host first opens the pty");
+  app.add_option("--boot-delay", o.boot_delay_ms,
+                 "Silence after power-on before the power-up lines, in simulated ms "
+                 "(default: the profile's)")
+      ->check(CLI::Range(0U, 60000U));
   app.add_option("--time-scale", o.time_scale,
                  "Multiply every simulated duration (timeouts, latency) by X, e.g. 0.01")
       ->check(CLI::Validator(
@@ -213,13 +223,24 @@ int run(int argc, char** argv) {
     if (!o.link.empty()) pty.make_link(o.link);
 
     quecsim::module::options mo;
-    mo.model = quecsim::module::profile::named(o.model);
+    try {
+      mo.model = quecsim::module::profile::find(o.model);
+    } catch (const quecsim::module::profile_error& e) {
+      // A model name nobody knows is a bad command line; a broken profile file is a file
+      // refused (its message names the file and the JSON pointer).
+      const bool file = o.model.find('/') != std::string::npos ||
+                        (o.model.size() > 5 && o.model.substr(o.model.size() - 5) == ".json");
+      std::cerr << "quecsim: --model " << o.model << ": " << e.what() << '\n';
+      return file ? exit_runtime : exit_usage;
+    }
+    if (o.boot_delay_ms) mo.model.boot_delay = std::chrono::milliseconds(*o.boot_delay_ms);
     if (!o.imei.empty()) mo.model.imei = o.imei;
     mo.power_up_lines = !o.no_power_up_lines;
     // --baud 0 turns pacing off; the module still reports the default fixed rate.
     mo.baud = o.autobaud ? 0 : o.baud == 0 ? 115200 : o.baud;
     quecsim::module::module mod(io, clk, bus, mo);
     quecsim::module::add_basic_commands(mod);
+    quecsim::module::add_general_commands(mod);
     quecsim::module::add_context_commands(mod);
 
     // The embedded FTP server: every host name AT+QFTPOPEN names reaches it by default, so
@@ -262,6 +283,12 @@ int run(int argc, char** argv) {
     nc.bandwidth = o.bandwidth;
     quecsim::net::network net(io, mod.context(), clk, bus, mo.id, nc);
     quecsim::ftp::service ftp(mod, net);
+    try {
+      quecsim::module::apply_command_table(mod);
+    } catch (const quecsim::module::profile_error& e) {
+      std::cerr << "quecsim: --model " << o.model << ": " << e.what() << '\n';
+      return exit_runtime;
+    }
 
     // The live control socket, by default beside the link.
     const std::string control_path =
@@ -312,8 +339,31 @@ int run(int argc, char** argv) {
       }
     }
 
-    port.start([&mod](std::string_view bytes) { mod.receive(bytes); });
-    mod.power_up();
+    // A host opens its port before it powers the module: the module boots at the first open
+    // (closing and reopening does not power-cycle it), unless asked to boot at once. Bytes
+    // from the host prove an open too, whichever of the two events is handled first.
+    bool host_seen = o.power_up_at_start;
+    auto host_opened = [&mod, &host_seen] {
+      if (host_seen) return;
+      host_seen = true;
+      mod.power_on();
+    };
+    port.start([&mod, &host_opened](std::string_view bytes) {
+      host_opened();
+      mod.receive(bytes);
+    });
+    std::unique_ptr<quecsim::serial::open_watch> first_open;
+    if (o.power_up_at_start) {
+      mod.power_on();
+    } else {
+      try {
+        first_open = std::make_unique<quecsim::serial::open_watch>(io, pty.path(), host_opened);
+      } catch (const std::system_error& e) {
+        // Without inotify the open cannot be seen: power up at start, as before a host opens.
+        std::cerr << "quecsim: " << e.what() << "; powering up at start\n";
+        host_opened();
+      }
+    }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&io, &ftpd](const boost::system::error_code& ec, int) {
@@ -327,14 +377,14 @@ int run(int argc, char** argv) {
                            {"link", o.link.empty() ? nlohmann::json() : nlohmann::json(o.link)},
                            {"pid", ::getpid()},
                            {"control", control ? nlohmann::json(control_path) : nlohmann::json()},
-                           {"model", o.model},
+                           {"model", mo.model.model},
                            {"ftp", ftpd ? nlohmann::json{{"address", "127.0.0.1"},
                                                          {"port", ftpd->endpoint().port()},
                                                          {"root", ftpd->cfg().root.string()}}
                                         : nlohmann::json()}};
       std::cout << ready.dump() << std::endl;
     } else {
-      std::cout << "quecsim: " << o.model << " on " << pty.path();
+      std::cout << "quecsim: " << mo.model.model << " on " << pty.path();
       if (!o.link.empty()) std::cout << " (link " << o.link << ")";
       if (control) std::cout << "; control socket " << control_path;
       std::cout << std::endl;

@@ -8,6 +8,16 @@ std::string_view cme_text(cme code) {
       return "operation not allowed";
     case cme::operation_not_supported:
       return "operation not supported";
+    case cme::sim_not_inserted:
+      return "SIM not inserted";
+    case cme::sim_pin_required:
+      return "SIM PIN required";
+    case cme::sim_puk_required:
+      return "SIM PUK required";
+    case cme::incorrect_password:
+      return "incorrect password";
+    case cme::no_network_service:
+      return "no network service";
     case cme::incorrect_parameters:
       return "Incorrect parameters";
     case cme::unknown:
@@ -26,6 +36,13 @@ handler reply(std::vector<std::string> lines) {
 void command_table::add(command_spec spec) {
   auto name = spec.name;
   specs_[name] = std::move(spec);
+}
+
+bool command_table::remove(std::string_view name) {
+  const auto it = specs_.find(name);
+  if (it == specs_.end()) return false;
+  specs_.erase(it);
+  return true;
 }
 
 const command_spec* command_table::find(std::string_view name) const {

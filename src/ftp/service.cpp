@@ -292,8 +292,9 @@ void service::open(const std::string& host, std::uint16_t port, bool announce) {
         if (ec || alive.expired() || attempt != open_attempt_ || state_ != service_state::opening) {
           return;
         }
-        auto& s = module_.current();
-        if (s.cfun != 1 || !s.attached || module_.context().refused()) {
+        // No packet registration (coverage lost, radio off, detached, no SIM), or a network
+        // that refuses the context (a fault): -5.
+        if (!module_.cellular().data_service() || module_.context().refused()) {
           set_state(service_state::idle);
           if (announce) result("OPEN", error::network);
           return;

@@ -152,13 +152,15 @@ void service::add_commands() {
   {
     at::command_spec s;
     s.name = "+QFTPCFG";
-    s.params = {param::integer(1, 4), param::either(100, true)};
+    s.params = {param::integer(1, 6), param::either(100, true)};
     // The manual's test row says (1-3) though type 4 exists: reproduced as written.
     s.test = at::reply({"+QFTPCFG: (1-3)"});
     s.write = [this](const inv_ptr& inv) {
       const auto& a = inv->args();
       const int type = static_cast<int>(a[0].number);
       const at::value v = a[1];
+      // Types 5 and 6 exist only in firmware whose profile says so.
+      if (type > module_.config().model.ftp_cfg_types) return inv->error(cme::incorrect_parameters);
       inv->ok();
       std::string line;
       if (state_ == service_state::working || state_ == service_state::transfer) {
@@ -175,6 +177,12 @@ void service::add_commands() {
           case 3:
             line = std::to_string(resume_);
             break;
+          case 5:
+            line = std::to_string(cfg5_);
+            break;
+          case 6:
+            line = std::to_string(cfg6_);
+            break;
           default:
             line = in_quotes(position_);
             break;
@@ -189,6 +197,8 @@ void service::add_commands() {
         if (type == 1) passive_ = v.number == 1;
         if (type == 2) binary_ = v.number == 0;
         if (type == 3) resume_ = static_cast<std::uint64_t>(v.number);
+        if (type == 5) cfg5_ = static_cast<int>(v.number);
+        if (type == 6) cfg6_ = static_cast<int>(v.number);
       }
       auto timer = std::make_shared<boost::asio::steady_timer>(
           module_.io(), module_.time().scaled(timing_.local_result));

@@ -69,17 +69,22 @@ void add_identity(module& m, const std::string& name, std::string text) {
   m.commands().add(std::move(s));
 }
 
-// AT+CREG / AT+CGREG: registration reporting mode, always registered on the home network.
-void add_registration(module& m, const std::string& name, int settings::*mode) {
+// AT+CREG / AT+CGREG: the reporting mode, and the registration the radio reports.
+void add_registration(module& m, const std::string& name, int settings::*mode,
+                      reg_status (radio::*status)() const) {
   at::command_spec s;
   s.name = name;
   s.params = {param::integer(0, 2, true)};
   const std::string prefix = name + ": ";
   s.test = at::reply({prefix + "(0-2)"});
-  s.read = [&m, mode, prefix](const inv_ptr& inv) {
+  s.read = [&m, mode, status, prefix](const inv_ptr& inv) {
     const int n = m.current().*mode;
-    std::string line = prefix + std::to_string(n) + ",1";
-    if (n == 2) line += ",\"1A2B\",\"3C4D\"";
+    const reg_status stat = (m.cellular().*status)();
+    std::string line = prefix + std::to_string(n) + "," + std::to_string(static_cast<int>(stat));
+    // Location and cell are known only while registered.
+    if (n == 2 && (stat == reg_status::home || stat == reg_status::roaming)) {
+      line += ",\"" + m.config().model.lac + "\",\"" + m.config().model.cell + "\"";
+    }
     inv->info(line);
     inv->ok();
   };
@@ -108,12 +113,16 @@ void add_basic_commands(module& m) {
     m.restore_defaults();
     inv->ok();
   };
-  add_basic(m, "Z", defaults);
+  add_basic(m, "Z", [&m](const inv_ptr& inv) {
+    if (basic_number(inv->cmd()) != 0) return inv->error(cme::incorrect_parameters);
+    m.restore_saved();
+    inv->ok();
+  });
   add_basic(m, "&F", defaults);
   add_basic(m, "I", [&m](const inv_ptr& inv) {
     if (basic_number(inv->cmd()) != 0) return inv->error(cme::incorrect_parameters);
     const profile& prof = m.config().model;
-    inv->info(prof.manufacturer + "\r\nQuectel_" + prof.model + "\r\nRevision: " + prof.revision);
+    inv->info(prof.manufacturer + "\r\n" + prof.model_name + "\r\nRevision: " + prof.revision);
     inv->ok();
   });
 
@@ -150,8 +159,8 @@ void add_basic_commands(module& m) {
 
   add_identity(m, "+GMI", p.manufacturer);
   add_identity(m, "+CGMI", p.manufacturer);
-  add_identity(m, "+GMM", "Quectel_" + p.model);
-  add_identity(m, "+CGMM", "Quectel_" + p.model);
+  add_identity(m, "+GMM", p.model_name);
+  add_identity(m, "+CGMM", p.model_name);
   add_identity(m, "+GMR", "Revision: " + p.revision);
   add_identity(m, "+CGMR", "Revision: " + p.revision);
   add_identity(m, "+GSN", p.imei);
@@ -236,6 +245,7 @@ void add_basic_commands(module& m) {
       if (fun != 1) m.context().deactivate(net::deact_reason::host);
       m.current().cfun = fun;
       inv->ok();
+      m.cellular().refresh();
       if (reset) {
         // The OK leaves first; the restart follows once the line is done.
         boost::asio::post(m.io(), [&m] { m.restart(); });
@@ -248,19 +258,49 @@ void add_basic_commands(module& m) {
     s.name = "+CPIN";
     s.params = {param::string(8), param::string(8, true)};
     s.test = at::reply({});
-    s.read = at::reply({"+CPIN: READY"});
-    s.write = [](const inv_ptr& inv) { inv->error(cme::operation_not_allowed); };
+    s.read = [&m](const inv_ptr& inv) {
+      switch (m.cellular().sim()) {
+        case sim_status::ready:
+          inv->info("+CPIN: READY");
+          break;
+        case sim_status::pin:
+          inv->info("+CPIN: SIM PIN");
+          break;
+        case sim_status::puk:
+          inv->info("+CPIN: SIM PUK");
+          break;
+        case sim_status::removed:
+          return inv->error(cme::sim_not_inserted);
+      }
+      inv->ok();
+    };
+    s.write = [&m](const inv_ptr& inv) {
+      const auto& a = inv->args();
+      radio& r = m.cellular();
+      if (r.sim() == sim_status::removed) return inv->error(cme::sim_not_inserted);
+      // Nothing to unlock: a real module refuses the PIN then.
+      if (r.sim() == sim_status::ready) return inv->error(cme::operation_not_allowed);
+      if (r.sim() == sim_status::puk && a[1].omitted()) return inv->error(cme::sim_puk_required);
+      if (!r.unlock(a[0].text, a[1].omitted() ? std::string() : a[1].text)) {
+        return inv->error(cme::incorrect_password);
+      }
+      inv->ok();
+    };
     t.add(std::move(s));
   }
   {
     at::command_spec s;
     s.name = "+CSQ";
     s.test = at::reply({"+CSQ: (0-31,99),(0-7,99)"});
-    s.exec = at::reply({"+CSQ: 20,0"});
+    s.exec = [&m](const inv_ptr& inv) {
+      inv->info("+CSQ: " + std::to_string(m.cellular().rssi()) + "," +
+                std::to_string(m.cellular().ber()));
+      inv->ok();
+    };
     t.add(std::move(s));
   }
-  add_registration(m, "+CREG", &settings::creg);
-  add_registration(m, "+CGREG", &settings::cgreg);
+  add_registration(m, "+CREG", &settings::creg, &radio::cs);
+  add_registration(m, "+CGREG", &settings::cgreg, &radio::ps);
   {
     at::command_spec s;
     s.name = "+CGATT";
@@ -271,9 +311,17 @@ void add_basic_commands(module& m) {
       inv->ok();
     };
     s.write = [&m](const inv_ptr& inv) {
-      m.current().attached = inv->args()[0].number == 1;
-      if (!m.current().attached) m.context().deactivate(net::deact_reason::host);
+      const bool attach = inv->args()[0].number == 1;
+      // Attaching needs a network that takes it.
+      if (attach && (m.current().cfun != 1 || m.cellular().sim() != sim_status::ready ||
+                     (m.cellular().network_ps() != reg_status::home &&
+                      m.cellular().network_ps() != reg_status::roaming))) {
+        return inv->error(cme::no_network_service);
+      }
+      m.current().attached = attach;
+      if (!attach) m.context().deactivate(net::deact_reason::host);
       inv->ok();
+      m.cellular().refresh();
     };
     t.add(std::move(s));
   }

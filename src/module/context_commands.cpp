@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <string>
 
 #include "quecsim/module/module.hpp"
@@ -60,8 +61,9 @@ void add_context_commands(module& m) {
                 in_quotes(c.user) + "," + in_quotes(c.password));
       inv->ok();
     };
+    // Taken even while the context is active: they apply at its next activation, as drivers
+    // that set the APN again after AT+QFTPCLOSE expect.
     s.write = [&ctx](const inv_ptr& inv) {
-      if (ctx.active()) return inv->error(cme::operation_not_allowed);
       const auto& a = inv->args();
       auto& c = ctx.config();
       c.mode = static_cast<int>(a[0].number);
@@ -104,10 +106,14 @@ void add_context_commands(module& m) {
     s.name = "+QIACT";
     s.test = at::reply({});
     s.exec = [&m, &ctx](const inv_ptr& inv) {
-      if (ctx.active() || m.current().cfun != 1 || !m.current().attached) {
-        return inv->error(cme::operation_not_allowed);
-      }
+      if (ctx.active() || ctx.activating) return inv->error(cme::operation_not_allowed);
+      // No packet registration, no context: the network cannot give one.
+      if (!m.cellular().data_service()) return inv->error(cme::no_network_service);
+      ctx.activating = true;
+      ctx.lost = false;
       after(m, m.config().times.activate, inv, [&m, &ctx, inv] {
+        ctx.activating = false;
+        if (!m.cellular().data_service()) return inv->error(cme::no_network_service);
         // A network that refuses the context answers only after the activation attempt.
         if (ctx.refused()) return inv->error(cme::operation_not_allowed);
         ctx.registered = true;
@@ -126,6 +132,7 @@ void add_context_commands(module& m) {
       after(m, m.config().times.deactivate, inv, [&ctx, inv] {
         ctx.deactivate(net::deact_reason::host);
         ctx.registered = false;
+        ctx.lost = false;
         inv->final_text("DEACT OK");
       });
     };
@@ -139,7 +146,81 @@ void add_context_commands(module& m) {
       if (!ctx.active()) return inv->error(cme::operation_not_allowed);
       // The address is the whole answer: no OK follows it.
       inv->info(ctx.local_ip());
+      ctx.address_shown = true;
       inv->done_without_result();
+    };
+    t.add(std::move(s));
+  }
+  {
+    at::command_spec s;
+    s.name = "+QISTAT";
+    s.test = at::reply({});
+    s.exec = [&ctx](const inv_ptr& inv) {
+      std::string state = "IP INITIAL";
+      if (ctx.active()) {
+        state = ctx.address_shown ? "IP STATUS" : "IP GPRSACT";
+      } else if (ctx.activating) {
+        state = "IP CONFIG";
+      } else if (ctx.lost) {
+        state = "PDP DEACT";
+      } else if (ctx.registered) {
+        state = "IP START";
+      }
+      // The module answers OK first, then the state line.
+      inv->after_final("STATE: " + state);
+      inv->ok();
+    };
+    t.add(std::move(s));
+  }
+  auto setting = [&m, &t](const std::string& name, const std::string& range, int settings::*field,
+                          std::int64_t max) {
+    at::command_spec s;
+    s.name = name;
+    s.params = {param::integer(0, max)};
+    const std::string prefix = name + ": ";
+    s.test = at::reply({prefix + range});
+    s.read = [&m, prefix, field](const inv_ptr& inv) {
+      inv->info(prefix + std::to_string(m.current().*field));
+      inv->ok();
+    };
+    s.write = [&m, field](const inv_ptr& inv) {
+      m.current().*field = static_cast<int>(inv->args()[0].number);
+      inv->ok();
+    };
+    t.add(std::move(s));
+  };
+  setting("+QIDNSIP", "(0,1)", &settings::qidnsip, 1);
+  setting("+QIMUX", "(0,1)", &settings::qimux, 1);
+  setting("+QIMODE", "(0,1)", &settings::qimode, 1);
+  setting("+QINDI", "(0-2)", &settings::qindi, 2);
+  setting("+QIHEAD", "(0,1)", &settings::qihead, 1);
+  setting("+QIURC", "(0,1)", &settings::qiurc, 1);
+  {
+    at::command_spec s;
+    s.name = "+QIDNSCFG";
+    s.params = {param::string(15), param::string(15, true)};
+    s.test = at::reply({});
+    s.read = [&m](const inv_ptr& inv) {
+      inv->info("PrimaryDns: " + m.current().dns_primary +
+                "\r\nSecondaryDns: " + m.current().dns_secondary);
+      inv->ok();
+    };
+    s.write = [&m](const inv_ptr& inv) {
+      const auto& a = inv->args();
+      auto dotted = [](const std::string& text) {
+        unsigned b[4] = {};
+        int used = 0;
+        return std::sscanf(text.c_str(), "%3u.%3u.%3u.%3u%n", &b[0], &b[1], &b[2], &b[3], &used) ==
+                   4 &&
+               static_cast<std::size_t>(used) == text.size() && b[0] < 256 && b[1] < 256 &&
+               b[2] < 256 && b[3] < 256;
+      };
+      if (!dotted(a[0].text) || (!a[1].omitted() && !dotted(a[1].text))) {
+        return inv->error(cme::incorrect_parameters);
+      }
+      m.current().dns_primary = a[0].text;
+      if (!a[1].omitted()) m.current().dns_secondary = a[1].text;
+      inv->ok();
     };
     t.add(std::move(s));
   }

@@ -82,15 +82,54 @@ void module::attach(host_port& port) {
 
 void module::power_up() {
   powered_ = true;
+  switched_on_ = true;
   // With autobaud the module cannot talk before the host's first AT has shown it the rate.
   unsynced_ = settings_.ipr == 0;
   publish_state("module", "ready");
-  if (!opts_.power_up_lines) return;
+  if (opts_.power_up_lines) send_power_up_lines();
+  // Lines that came up while booting follow the power-up lines.
+  flush_urcs();
+}
+
+void module::send_power_up_lines() {
   if (settings_.ipr != 0) urc("RDY");
   urc("+CFUN: 1");
-  urc("+CPIN: READY");
-  urc("Call Ready");
-  urc("SMS Ready");
+  switch (radio_.sim()) {
+    case sim_status::ready:
+      urc("+CPIN: READY");
+      urc("Call Ready");
+      urc("SMS Ready");
+      break;
+    case sim_status::pin:
+      urc("+CPIN: SIM PIN");
+      break;
+    case sim_status::puk:
+      urc("+CPIN: SIM PUK");
+      break;
+    case sim_status::removed:
+      urc("+CPIN: NOT INSERTED");
+      break;
+  }
+}
+
+void module::power_on() {
+  if (switched_on_) return;
+  switched_on_ = true;
+  publish_state("module", "booting");
+  // Without a boot delay the host's first bytes must already find the module on.
+  if (opts_.model.boot_delay.count() == 0) return power_up();
+  // A real module says nothing for its first seconds; bytes the host sends meanwhile are lost.
+  restart_timer_.expires_after(clock_.scaled(opts_.model.boot_delay));
+  restart_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+    if (ec || alive.expired()) return;
+    power_up();
+  });
+}
+
+void module::power_down() {
+  reset_to_power_up();
+  switched_on_ = false;
+  publish_state("module", "off");
 }
 
 void module::restore_defaults() {
@@ -103,10 +142,33 @@ void module::restore_defaults() {
   settings_.s8 = fresh.s8;
   settings_.s10 = fresh.s10;
   settings_.s12 = fresh.s12;
+  settings_.cscs = fresh.cscs;
+  settings_.cmgf = fresh.cmgf;
+  settings_.creg = fresh.creg;
+  settings_.cgreg = fresh.cgreg;
+  settings_.ifc_rx = fresh.ifc_rx;
+  settings_.ifc_tx = fresh.ifc_tx;
   line_.settings() = at::line_settings{};
 }
 
-void module::restart(std::optional<std::chrono::milliseconds> off) {
+void module::save_settings() {
+  saved_ = settings_;
+  saved_line_ = line_.settings();
+}
+
+void module::restore_saved() {
+  // ATZ brings back what AT&W stored; the UART rate stays as it is (AT+IPR owns it).
+  const int ipr = settings_.ipr;
+  const int cfun = settings_.cfun;
+  const bool attached = settings_.attached;
+  settings_ = saved_;
+  settings_.ipr = ipr;
+  settings_.cfun = cfun;
+  settings_.attached = attached;
+  line_.settings() = saved_line_;
+}
+
+void module::reset_to_power_up() {
   ++generation_;
   powered_ = false;
   busy_ = false;
@@ -117,16 +179,26 @@ void module::restart(std::optional<std::chrono::milliseconds> off) {
   data_ = nullptr;
   escape_pluses_ = 0;
   escape_timer_.cancel();
+  restart_timer_.cancel();
   line_.reset();
+  // What AT&W saved comes back at power-up; the UART rate is kept across restarts.
   const int ipr = settings_.ipr;
-  settings_ = settings{};
+  settings_ = saved_;
   settings_.ipr = ipr;
-  line_.settings() = at::line_settings{};
+  settings_.cfun = 1;
+  settings_.attached = true;
+  line_.settings() = saved_line_;
   context_.reset();
+  radio_.reset();
   for (auto& l : restart_listeners_) l();
   update_input_pause();
+}
+
+void module::restart(std::optional<std::chrono::milliseconds> off) {
+  reset_to_power_up();
+  switched_on_ = true;
   publish_state("module", "restarting");
-  restart_timer_.expires_after(clock_.scaled(off.value_or(opts_.times.restart)));
+  restart_timer_.expires_after(clock_.scaled(off.value_or(opts_.model.restart)));
   restart_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
     if (ec || alive.expired()) return;
     power_up();
@@ -192,6 +264,7 @@ void module::send_error(at::cme code) {
 }
 
 void module::urc(std::string text) {
+  if (!switched_on_) return;  // a module that is off says nothing, later or now
   if (busy_ || data_ != nullptr || !powered_ || unsynced_) {
     held_urcs_.push_back(std::move(text));
     return;

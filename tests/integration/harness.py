@@ -11,8 +11,9 @@ Standard library only, for Debian's /usr/bin/python3. ctest sets QUECSIM_BIN to 
             sim.expect(b"AT\\r\\r\\nOK\\r\\n")
 
 What it offers:
-  - `Quecsim(*args, ...)` starts `quecsim --ready-json <args>`, reads the ready line and opens the
-    pty in raw mode without flushing it, so the power-up lines already waiting are kept.
+  - `Quecsim(*args, ...)` starts `quecsim --ready-json --boot-delay 0 <args>`, reads the ready
+    line and opens the pty in raw mode without flushing it. That open switches the module on
+    (it powers up at the host's first open), so the power-up lines follow at once.
   - `send(bytes)`, `expect(bytes, timeout)` (exact bytes, nothing before them, fails at the first
     wrong byte with both sides shown), `read_for(seconds)` (everything arriving in a window: use
     it only where silence must be proven), `expect_silence(seconds)`.
@@ -112,11 +113,13 @@ class Quecsim:
     link:       True for a --link symlink in a private temporary folder, or a path.
     env:        extra environment variables for the process.
     baud:       the --baud value (default 0: no pacing, so tests run fast); None passes none.
+    boot_delay: the --boot-delay value in ms (default 0, so tests run fast: the module powers
+                up the moment the harness opens the pty); None keeps the profile's delay.
     open_port:  open the pty at once (default); False to open it later with `open()`.
     """
 
     def __init__(self, *args, transcript=None, link=None, env=None, baud=0, open_port=True,
-                 start_timeout=TIMEOUT):
+                 start_timeout=TIMEOUT, boot_delay=0):
         self.fd = None
         self.proc = None
         self._pending = b""  # bytes read from the pty and not yet consumed by expect()
@@ -126,6 +129,8 @@ class Quecsim:
         command = [quecsim_binary(), "--ready-json"]
         if baud is not None:
             command += ["--baud", str(baud)]
+        if boot_delay is not None:
+            command += ["--boot-delay", str(boot_delay)]
         if transcript:
             self.transcript_path = (os.path.join(self._tmp, "transcript.jsonl")
                                     if transcript is True else str(transcript))

@@ -50,7 +50,7 @@ MALFORMED = [
     b"AT+QFTPUSER=",
     b'AT+QFTPPASS="' + b"p" * 31 + b'"',
     b"AT+QFTPCFG=0,1",                   # type out of range
-    b"AT+QFTPCFG=5,1",
+    b"AT+QFTPCFG=7,1",                   # beyond type 6 of the later firmware (M95 profile)
     b"AT+QFTPCFG",
     b"AT+QFTPCFG?",
     b"AT+QFTPSTAT?",

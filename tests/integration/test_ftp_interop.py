@@ -279,7 +279,7 @@ class InteropFlows:
         sim.command(b'AT+QFTPPASS="wrong"', OK)
         self.result(sim, b'AT+QFTPOPEN="' + HOST + b'",21', b"+QFTPOPEN:-530")
         sim.command(b"AT+QFTPSTAT", crlf(b"+QFTPSTAT: IDLE") + OK)
-        # The packet context is up now (AT+QICSGP would be refused): log in again.
+        # The packet context is up now: log in again.
         self.log_in(sim)
         self.result(sim, b'AT+QFTPPATH="/nowhere/at/all"', b"+QFTPPATH:-550")
         self.result(sim, b'AT+QFTPGET="missing.bin"', b"+QFTPGET:-550")

@@ -60,10 +60,16 @@ class PacketContext(QuecsimTestCase):
         sim.command(b'AT+QICSGP=1,"internet","user","secret"', b"\r\nOK\r\n")
         sim.command(b"AT+QICSGP?", b'\r\n+QICSGP: 1,"internet","user","secret"\r\n\r\nOK\r\n')
 
-    def test_qicsgp_is_refused_while_the_context_is_active(self):
+    def test_qicsgp_while_the_context_is_active_is_taken_for_the_next_activation(self):
+        # A driver sets the APN again after AT+QFTPCLOSE with the context still up.
         sim = self.start_quiet(*FAST)
         sim.command(b"AT+QIACT", b"\r\nOK\r\n")
-        sim.command(b'AT+QICSGP=1,"other"', b"\r\nERROR\r\n")
+        sim.command(b'AT+QICSGP=1,"other","u","p"', b"\r\nOK\r\n")
+        sim.command(b"AT+QICSGP?", b'\r\n+QICSGP: 1,"other","u","p"\r\n\r\nOK\r\n')
+        sim.command(b"AT+QILOCIP", b"\r\n" + LOCAL_IP + b"\r\n")  # still up
+        sim.command(b"AT+QIDEACT", b"\r\nDEACT OK\r\n")
+        sim.command(b"AT+QIACT", b"\r\nOK\r\n")
+        sim.command(b"AT+QIFGCNT?", b'\r\n+QIFGCNT: 0,1,"other","u","p"\r\n\r\nOK\r\n')
 
     def test_qicsgp_rejects_bad_parameters(self):
         sim = self.start_quiet(*FAST)

@@ -1,8 +1,15 @@
 """Power-up lines and AT+CFUN=1,1, on the real binary and pty."""
 
+import json
+import os
+import shutil
+import tempfile
+import time
 import unittest
 
 from harness import POWER_UP_LINES, QuecsimTestCase
+
+PROFILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles")
 
 
 class PowerUpLines(QuecsimTestCase):
@@ -34,6 +41,58 @@ class PowerUpLines(QuecsimTestCase):
         sim = self.start()
         sim.skip_power_up()
         sim.command(b"AT", b"\r\nOK\r\n", echo=True)
+
+
+class PowerOnAtFirstOpen(QuecsimTestCase):
+    def test_the_module_boots_when_the_host_first_opens_the_pty(self):
+        # 3 s of boot delay (the M95 profile) at scale 0.1: 300 ms.
+        sim = self.start("--time-scale", "0.1", boot_delay=None, open_port=False)
+        # Nothing is sent while no host has the port open: the module is not even on.
+        sim.open()
+        began = time.monotonic()
+        sim.send(b"AT\r")  # during boot: nobody hears it
+        sim.expect(POWER_UP_LINES)
+        self.assertGreaterEqual(time.monotonic() - began, 0.25)
+        sim.command(b"AT", b"\r\nOK\r\n", echo=True)
+
+    def test_reopening_the_pty_does_not_power_cycle_the_module(self):
+        sim = self.start()
+        sim.skip_power_up()
+        sim.echo_off()
+        sim.reopen()
+        sim.expect_silence(0.2)
+        sim.command(b"AT", b"\r\nOK\r\n")  # echo still off: the same module
+
+    def test_boot_delay_flag_overrides_the_profile(self):
+        sim = self.start("--boot-delay", "500", "--time-scale", "0.2", boot_delay=None)
+        began = time.monotonic()
+        sim.expect(POWER_UP_LINES)
+        self.assertGreaterEqual(time.monotonic() - began, 0.08)
+
+    def test_power_up_at_start_boots_without_a_host(self):
+        sim = self.start("--power-up-at-start", open_port=False)
+        # The lines go out before any host is attached, and stay in the pty for it.
+        time.sleep(0.2)  # the point is that no host is there while they go out
+        sim.open()
+        sim.expect(POWER_UP_LINES)
+
+    def test_a_profile_file_with_a_sim_pin_changes_the_power_up_lines(self):
+        with open(os.path.join(PROFILES, "M95.json")) as f:
+            profile = json.load(f)
+        profile["sim"]["state"] = "pin"
+        path = os.path.join(self.tmp(), "locked.json")
+        with open(path, "w") as f:
+            json.dump(profile, f)
+        sim = self.start("--model", path)
+        sim.expect(b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: SIM PIN\r\n")
+        sim.echo_off()
+        sim.command(b'AT+CPIN="1234"', b"\r\nOK\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n"
+                                       b"\r\nSMS Ready\r\n")
+
+    def tmp(self):
+        path = tempfile.mkdtemp(prefix="quecsim-profile-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
 
 
 class FunctionalityRestart(QuecsimTestCase):

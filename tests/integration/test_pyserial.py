@@ -28,12 +28,29 @@ def at(port, command):
 
 
 class PyserialClient(QuecsimTestCase):
+    def test_pyserial_sees_rdy_because_the_module_boots_after_the_port_opens(self):
+        # pyserial flushes pending input when it opens a port. The module powers up at that
+        # first open and says nothing for its boot delay (3 s at scale 0.05: 150 ms), so the
+        # flush finds nothing to discard and every power-up line arrives.
+        sim = self.start("--time-scale", "0.05", link=True, baud=115200, open_port=False,
+                         boot_delay=None)
+        with serial.Serial(sim.link, 115200, timeout=3) as port:
+            lines = []
+            while lines[-1:] != ["SMS Ready"]:
+                raw = port.readline()
+                self.assertTrue(raw, "power-up lines stopped at %r" % lines)
+                if raw.strip():
+                    lines.append(raw.decode().strip())
+            self.assertEqual(lines, ["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready",
+                                     "SMS Ready"])
+            self.assertEqual(at(port, "AT"), ["OK"])
+        sim.close()
+
     def test_a_pyserial_script_restarts_the_module_then_queries_and_activates(self):
         sim = self.start("--time-scale", "0.01", link=True, baud=115200, open_port=False)
         with serial.Serial(sim.link, 115200, timeout=3) as port:
-            # pyserial flushes the input when it opens a port, which cuts the power-up lines
-            # (still being paced out) anywhere. A script therefore restarts the module to know
-            # its state and reads until the last power-up line that follows its OK.
+            # A script that restarts the module to know its state reads until the last
+            # power-up line that follows its OK.
             port.write(b"AT+CFUN=1,1\r\n")
             lines = []
             while "OK" not in lines or lines[-1] != "SMS Ready":

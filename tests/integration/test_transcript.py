@@ -63,7 +63,7 @@ class Transcript(QuecsimTestCase):
         sim, _, _ = self.run_session()
         states = [(r["source"], r["data"]) for r in sim.transcript_records()
                   if r["event"] == "state"]
-        self.assertEqual(states[0], ("module", "ready"))
+        self.assertEqual(states[:2], [("module", "booting"), ("module", "ready")])
 
     def test_a_restart_is_recorded_as_state_changes(self):
         sim = self.start_quiet("--time-scale", "0.01", transcript=True)
@@ -72,7 +72,8 @@ class Transcript(QuecsimTestCase):
         sim.close()
         states = [(r["source"], r["data"]) for r in sim.transcript_records()
                   if r["event"] == "state" and r["source"] == "module"]
-        self.assertEqual(states[:2], [("module", "ready"), ("module", "restarting")])
+        self.assertEqual(states[:3], [("module", "booting"), ("module", "ready"),
+                                      ("module", "restarting")])
 
 
 if __name__ == "__main__":

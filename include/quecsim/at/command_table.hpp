@@ -16,6 +16,11 @@ namespace quecsim::at {
 enum class cme : int {
   operation_not_allowed = 3,
   operation_not_supported = 4,
+  sim_not_inserted = 10,
+  sim_pin_required = 11,
+  sim_puk_required = 12,
+  incorrect_password = 16,
+  no_network_service = 30,
   incorrect_parameters = 50,
   unknown = 100,
 };
@@ -79,6 +84,8 @@ class command_table {
  public:
   /// Adds or replaces a command.
   void add(command_spec spec);
+  /// Removes a command (a model without it answers ERROR); false when there was none.
+  bool remove(std::string_view name);
   /// The command of that name, or nullptr.
   const command_spec* find(std::string_view name) const;
   /// Every command, sorted by name (for documentation and tests).

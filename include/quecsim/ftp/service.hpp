@@ -81,6 +81,8 @@ class service {
   bool passive_ = true;
   bool binary_ = true;
   std::uint64_t resume_ = 0;
+  int cfg5_ = 0;  // AT+QFTPCFG type 5 of later firmware: taken and read back
+  int cfg6_ = 0;  // AT+QFTPCFG type 6 (OpenCPU's RIL sends 6,1 before every open)
   std::string position_ = "/COM/";
   std::uint64_t last_length_ = 0;
   std::uint64_t open_attempt_ = 0;  // tells a stale context-activation timer from a live one

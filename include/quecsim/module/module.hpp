@@ -18,6 +18,7 @@
 #include "quecsim/core/events.hpp"
 #include "quecsim/module/host_port.hpp"
 #include "quecsim/module/profile.hpp"
+#include "quecsim/module/radio.hpp"
 #include "quecsim/net/packet_context.hpp"
 
 namespace quecsim::module {
@@ -35,33 +36,52 @@ class data_mode_handler {
 
 /// The settings of a module that AT commands change, with their power-up values.
 struct settings {
-  bool verbose = true;   ///< ATV1: text results; ATV0: numeric
-  bool quiet = false;    ///< ATQ1: no result codes
-  int cmee = 0;          ///< AT+CMEE: 0 ERROR, 1 numeric, 2 verbose
-  int s0 = 0;            ///< rings before auto-answer
-  int s7 = 60;           ///< connection completion timeout (s)
-  int s8 = 2;            ///< comma dial modifier time (s)
-  int s10 = 15;          ///< automatic disconnect delay (1/10 s)
-  int s12 = 50;          ///< escape guard time (1/50 s)
-  int ifc_rx = 0;        ///< AT+IFC <dce_by_dte>: 2 = RTS
-  int ifc_tx = 0;        ///< AT+IFC <dte_by_dce>: 2 = CTS
-  int creg = 0;          ///< AT+CREG <n>
-  int cgreg = 0;         ///< AT+CGREG <n>
-  int cfun = 1;          ///< AT+CFUN <fun>
-  bool attached = true;  ///< AT+CGATT: attached to the packet domain
-  int ipr = 115200;      ///< AT+IPR: the UART rate (0 autobaud); kept across restarts
+  bool verbose = true;       ///< ATV1: text results; ATV0: numeric
+  bool quiet = false;        ///< ATQ1: no result codes
+  int cmee = 0;              ///< AT+CMEE: 0 ERROR, 1 numeric, 2 verbose
+  int s0 = 0;                ///< rings before auto-answer
+  int s7 = 60;               ///< connection completion timeout (s)
+  int s8 = 2;                ///< comma dial modifier time (s)
+  int s10 = 15;              ///< automatic disconnect delay (1/10 s)
+  int s12 = 50;              ///< escape guard time (1/50 s)
+  int ifc_rx = 0;            ///< AT+IFC <dce_by_dte>: 2 = RTS
+  int ifc_tx = 0;            ///< AT+IFC <dte_by_dce>: 2 = CTS
+  int creg = 0;              ///< AT+CREG <n>
+  int cgreg = 0;             ///< AT+CGREG <n>
+  int cfun = 1;              ///< AT+CFUN <fun>
+  bool attached = true;      ///< AT+CGATT: attached to the packet domain
+  int ipr = 115200;          ///< AT+IPR: the UART rate (0 autobaud); kept across restarts
+  int icf_format = 3;        ///< AT+ICF <format>: 3 = 8 data bits, 1 stop bit
+  int icf_parity = 3;        ///< AT+ICF <parity>: 3 = space (none)
+  std::string cscs = "GSM";  ///< AT+CSCS: the character set of strings in responses
+  int cmgf = 0;              ///< AT+CMGF: 0 PDU, 1 text
+  int clip = 0;              ///< AT+CLIP: calling line presentation
+  int colp = 0;              ///< AT+COLP: connected line presentation
+  int qnitz = 0;             ///< AT+QNITZ: network time synchronisation
+  int ctzu = 0;              ///< AT+CTZU: automatic time zone update
+  int qsimstat = 0;          ///< AT+QSIMSTAT <n>: SIM insertion URC
+  int qsclk = 0;             ///< AT+QSCLK: slow clock (sleep) mode
+  int cops_format = 0;       ///< AT+COPS <format>: 0 long, 1 short, 2 numeric
+  int cops_mode = 0;  ///< AT+COPS <mode>: 0 automatic, 1 manual, 2 deregistered, 4 manual/auto
+  int qidnsip = 0;    ///< AT+QIDNSIP: 0 address, 1 domain name
+  int qimux = 0;      ///< AT+QIMUX: multiple connections
+  int qimode = 0;     ///< AT+QIMODE: 0 normal, 1 transparent
+  int qindi = 0;      ///< AT+QINDI: how received TCP/IP data is reported
+  int qihead = 0;     ///< AT+QIHEAD: IPD header before received data
+  int qiurc = 1;      ///< AT+QIURC: the TCP/IP initialisation URC (Call Ready)
+  std::string dns_primary = "211.136.17.107";    ///< AT+QIDNSCFG
+  std::string dns_secondary = "211.136.20.203";  ///< AT+QIDNSCFG
 };
 
 /// Timings of the module itself, in simulated time (scaled by the clock).
 struct timing {
-  std::chrono::milliseconds restart{2000};    ///< AT+CFUN=1,1 until the power-up lines
   std::chrono::milliseconds activate{800};    ///< AT+QIACT until OK
   std::chrono::milliseconds deactivate{300};  ///< AT+QIDEACT until DEACT OK
 };
 
 /// How a module is made.
 struct options {
-  profile model;
+  profile model;               ///< identification, boot delay, supported commands, ...
   bool power_up_lines = true;  ///< RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready
   unsigned baud = 115200;      ///< AT+IPR's rate at power-up (0: autobaud, no RDY)
   timing times;
@@ -79,8 +99,16 @@ class module {
 
   /// Connects the module to its UART; must be called before `power_up`.
   void attach(host_port& port);
-  /// Sends the power-up lines (when enabled) and starts taking commands.
+  /// Sends the power-up lines (when enabled) and starts taking commands, at once.
   void power_up();
+  /// Powers the module on as a host meets it: silent for the profile's boot delay (scaled),
+  /// then `power_up`. Does nothing when it is on already.
+  void power_on();
+  /// Powers the module off (AT+QPOWD, a scenario): it hears and says nothing until
+  /// `power_on` or `restart`.
+  void power_down();
+  /// Whether the module is switched on (booting counts as on).
+  bool switched_on() const { return switched_on_; }
 
   /// Bytes from the host. The module takes them all, and pauses the port when its own
   /// backlog grows (a command still running, data mode backpressure).
@@ -125,8 +153,16 @@ class module {
   /// Publishes a host-behaviour warning.
   void warn(std::string_view what);
 
-  /// Factory defaults for the settings that AT&F and ATZ restore.
+  /// Factory defaults for the settings that AT&F restores.
   void restore_defaults();
+  /// AT&W: the current settings become the ones ATZ restores.
+  void save_settings();
+  /// ATZ: the settings AT&W saved (factory defaults until then).
+  void restore_saved();
+
+  /// The network side (registration, signal, SIM): what scenarios drive.
+  radio& cellular() { return radio_; }
+  const radio& cellular() const { return radio_; }
 
  private:
   class running;  // the invocation of one command
@@ -146,6 +182,8 @@ class module {
   void flush_urcs();
   void escape_check();
   void update_input_pause();
+  void reset_to_power_up();
+  void send_power_up_lines();
 
   boost::asio::io_context& io_;
   const clock& clock_;
@@ -157,10 +195,14 @@ class module {
   at::line_discipline line_;
   settings settings_;
   net::packet_context context_;
+  settings saved_;
+  at::line_settings saved_line_;
+  radio radio_{*this};
 
   std::string input_;  // host bytes not yet interpreted
   bool input_paused_ = false;
   bool powered_ = false;          // false while restarting: host bytes are dropped
+  bool switched_on_ = false;      // power_on/power_up ran and no power_down since
   bool unsynced_ = false;         // autobaud: nothing is sent before the host's first AT
   std::uint64_t generation_ = 0;  // bumped by restart: stale completions are ignored
 
@@ -193,8 +235,19 @@ class module {
 /// AT+CGREG, AT+CGATT.
 void add_basic_commands(module& m);
 
+/// Adds the general commands drivers send at start-up beyond the basic ones: AT+QGSN,
+/// AT+CIMI, AT+QCCID, AT+CSCS, AT+CMGF, AT&W, AT&V, AT+ICF, AT+QSIMSTAT, AT+COPS, AT+QNITZ,
+/// AT+CTZU, AT+CCLK, AT+CBC, AT+QPOWD, AT+QSCLK.
+void add_general_commands(module& m);
+
+/// Applies the profile's supported-command table: removes the commands the model lacks and
+/// adds its fixed-text ones. Call after every service has added its commands. Throws
+/// profile_error for a command marked supported that nothing implements.
+void apply_command_table(module& m);
+
 /// Adds the packet-context commands: AT+QIFGCNT, AT+QICSGP, AT+QIREGAPP, AT+QIACT,
-/// AT+QIDEACT, AT+QILOCIP.
+/// AT+QIDEACT, AT+QILOCIP, AT+QISTAT, AT+QIDNSIP, AT+QIDNSCFG, AT+QIMUX, AT+QIMODE,
+/// AT+QINDI, AT+QIHEAD.
 void add_context_commands(module& m);
 
 }  // namespace quecsim::module

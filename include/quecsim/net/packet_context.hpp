@@ -34,6 +34,12 @@ class packet_context {
   int foreground = 0;
   /// Whether AT+QIREGAPP has registered the TCP/IP application.
   bool registered = false;
+  /// AT+QIACT is bringing the context up (AT+QISTAT: IP CONFIG).
+  bool activating = false;
+  /// AT+QILOCIP has shown the address (AT+QISTAT: IP STATUS).
+  bool address_shown = false;
+  /// The network tore the context down and the host has not reset it (AT+QISTAT: PDP DEACT).
+  bool lost = false;
 
   bool active() const { return active_; }
   /// The address the network gave the context; empty while inactive.
@@ -50,6 +56,8 @@ class packet_context {
     if (!active_) return;
     active_ = false;
     registered = false;
+    address_shown = false;
+    lost = why == deact_reason::network;
     local_ip_.clear();
     // Listeners may subscribe further listeners while being told; iterate over a copy.
     auto listeners = listeners_;
@@ -61,6 +69,9 @@ class packet_context {
     deactivate(deact_reason::host);
     settings_ = settings{};
     foreground = 0;
+    registered = false;
+    activating = false;
+    lost = false;
   }
 
   /// Fault seam: the network refuses to bring the context up until `until` (the past: it
