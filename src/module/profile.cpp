@@ -10,13 +10,14 @@ profile profile::named(std::string_view model) {
   if (model == "M10") {
     p.model = "M10";
     p.revision = "M10EBR01A12";
+    p.storage.ufs_capacity = 1048576;
     return p;
   }
   if (model == "M33") {
     p.model = "M33";
     p.revision = "M33CR01A03";
-    p.has_ram = true;
-    p.has_sd = true;
+    p.storage.has_ram = true;
+    p.storage.has_sd = true;
     return p;
   }
   throw std::invalid_argument("unknown model '" + std::string(model) + "' (one of M10, M95, M33)");
