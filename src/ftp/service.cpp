@@ -281,6 +281,8 @@ class service::file_download final : public download_sink {
     failed_ = true;
     if (opened_) {
       if (resume_ == 0) {
+        // The transfer's own lock would refuse the removal; the file is done with.
+        service_.files_->unlock(file_);
         service_.files_->remove(file_.where, file_.name);
       } else {
         service_.files_->truncate(file_, resume_);

@@ -271,7 +271,9 @@ class FileCommands(StorageTestCase):
         self.assertEqual(self.local("ufs", "s.bin"), b"old")
         sim.command(b'AT+QFDEL="s.bin"', cme(4007))
         # Reading it to upload is fine while it is open.
+        self.result(sim, b'AT+QFTPCFG=4,"/UFS/s.bin"', b"+QFTPCFG:0")
         self.result(sim, b'AT+QFTPPUT="up.bin",0', b"+QFTPPUT:3")
+        self.assertEqual(self.served("up.bin"), b"old")
         sim.command(b"AT+QFCLOSE=1", OK)
         self.result(sim, b'AT+QFTPGET="s.bin"', b"+QFTPGET:100")
         sim.close()
