@@ -9,6 +9,7 @@ import shutil
 import unittest
 
 from ftp_support import ERROR, OK, crlf, payload
+from harness import run_quecsim
 from storage_support import StorageTestCase, xor_checksum
 
 
@@ -277,6 +278,27 @@ class FileCommands(StorageTestCase):
         sim.command(b"AT+QFCLOSE=1", OK)
         self.result(sim, b'AT+QFTPGET="s.bin"', b"+QFTPGET:100")
         sim.close()
+
+
+class StateFolder(StorageTestCase):
+
+    def test_a_state_folder_that_cannot_be_used_stops_the_start(self):
+        blocker = os.path.join(self.state, "file")
+        with open(blocker, "wb"):
+            pass
+        done = run_quecsim("--ready-json", "--no-embedded-ftp", "--state-dir", blocker)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("storage folder %s" % os.path.join(blocker, "ufs"), done.stderr)
+        self.assertEqual(done.stdout, "")
+
+    def test_a_state_folder_that_is_a_link_is_refused(self):
+        outside = tempfile.mkdtemp(prefix="quecsim-outside-")
+        self.addCleanup(shutil.rmtree, outside, True)
+        os.symlink(outside, os.path.join(self.state, "ufs"))
+        done = run_quecsim("--ready-json", "--no-embedded-ftp", "--state-dir", self.state)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn(os.path.join(self.state, "ufs"), done.stderr)
+        self.assertEqual(os.listdir(outside), [])
 
 
 class Confinement(StorageTestCase):
