@@ -168,6 +168,30 @@ class FileCommands(StorageTestCase):
         self.assertEqual(self.local("ufs", "w.bin"), data + b"tail")
         sim.close()
 
+    def test_test_forms_malformed_parameters_and_unknown_handles(self):
+        sim = self.start_files()
+        for line, answer in ((b"AT+QFLST=?", b"+QFLST: <filename>"),
+                             (b"AT+QFDEL=?", b"+QFDEL: <filename>"),
+                             (b"AT+QFDWL=?", b"+QFDWL: <filename>"),
+                             (b"AT+QFOPEN=?", b"+QFOPEN: <filename>,(0-2)"),
+                             (b"AT+QFREAD=?", b"+QFREAD: <filehandle>,<length>"),
+                             (b"AT+QFWRITE=?", b"+QFWRITE: <filehandle>,<length>,<timeout>"),
+                             (b"AT+QFSEEK=?", b"+QFSEEK: <filehandle>,<offset>,(0-2)"),
+                             (b"AT+QFPOSITION=?", b"+QFPOSITION: <filehandle>"),
+                             (b"AT+QFTUCAT=?", b"+QFTUCAT: <filehandle>"),
+                             (b"AT+QFCLOSE=?", b"+QFCLOSE: <filehandle>")):
+            sim.command(line, crlf(answer) + OK)
+        # Malformed parameters are 50, as for every command; a missing form 100.
+        for line in (b'AT+QFOPEN="a.txt",3', b"AT+QFSEEK=1", b'AT+QFREAD="1"', b"AT+QFDEL=x",
+                     b'AT+QFUPL="a.txt",0', b"AT+QFWRITE=1,10,0", b'AT+QFLDS=1'):
+            sim.command(line, cme(50))
+        sim.command(b"AT+QFOPEN", cme(100))
+        for line in (b"AT+QFREAD=7,1", b"AT+QFWRITE=7,1", b"AT+QFSEEK=7,0", b"AT+QFPOSITION=7",
+                     b"AT+QFTUCAT=7", b"AT+QFCLOSE=7"):
+            sim.command(line, cme(4005))
+        sim.command(b"AT", OK)
+        sim.close()
+
     def test_errors_follow_cmee(self):
         sim = self.start_storage()
         sim.command(b'AT+QFOPEN="none.txt",2', ERROR)
