@@ -114,6 +114,25 @@ class FileCommands(StorageTestCase):
         sim.command(b"AT", OK)
         sim.close()
 
+    def test_qfupl_and_qfwrite_end_at_the_escape_sequence(self):
+        sim = self.start_storage(scale="0.1")
+        sim.command(b"ATS12=5", OK)  # 100 ms guard time (scaled to 10 ms)
+        sim.command(b'AT+QFUPL="esc.bin",1000,600', crlf(b"CONNECT"))
+        sim.send(b"hello")
+        sim.expect_silence(0.1)
+        sim.send(b"+++")
+        sim.expect(crlf(b"+QFUPL: 5,%s" % xor_checksum(b"hello")) + OK, timeout=10)
+        self.assertEqual(self.local("ufs", "esc.bin"), b"hello")
+        sim.command(b'AT+QFOPEN="esc.bin"', crlf(b"+QFOPEN: 1") + OK)
+        sim.command(b"AT+QFWRITE=1,1000,600", crlf(b"CONNECT"))
+        sim.send(b"HE")
+        sim.expect_silence(0.1)
+        sim.send(b"+++")
+        sim.expect(crlf(b"+QFWRITE: 2,5") + OK, timeout=10)
+        self.assertEqual(self.local("ufs", "esc.bin"), b"HEllo")
+        sim.command(b"AT", OK)
+        sim.close()
+
     def test_qfopen_modes_read_write_seek_position_truncate_close(self):
         self.put_local("ufs", "f.txt", b"0123456789")
         sim = self.start_files()
@@ -244,6 +263,24 @@ class FileCommands(StorageTestCase):
         self.assertFalse(self.local_exists("ram", "over.bin"))
         sim.command(b'AT+QFLST="RAM:*"', crlf(b'+QFLST: "RAM:fit.bin",102400,102400') + OK)
         sim.command(b'AT+QFLDS="RAM"', crlf(b"+QFLDS: 409600,512000") + OK)
+        sim.close()
+
+    def test_a_file_written_with_qfwrite_is_uploaded_with_qftpput(self):
+        data = payload(3000, seed=39)
+        sim = self.start_files()
+        sim.command(b'AT+QFOPEN="RAM:w.bin",1,5000', crlf(b"+QFOPEN: 1") + OK)
+        sim.command(b"AT+QFWRITE=1,3000", crlf(b"CONNECT"))
+        sim.send(data)
+        sim.expect(crlf(b"+QFWRITE: 3000,3000") + OK)
+        # Past the 5000 bytes the file was opened with: refused before CONNECT.
+        sim.command(b"AT+QFWRITE=1,2001", cme(4002))
+        sim.command(b"AT+QFCLOSE=1", OK)
+        sim.command(b'AT+QFLST="RAM:w.bin"', crlf(b'+QFLST: "RAM:w.bin",3000,5000') + OK)
+        self.open_service(sim)
+        self.result(sim, b'AT+QFTPCFG=4,"/RAM/w.bin"', b"+QFTPCFG:0")
+        self.result(sim, b'AT+QFTPPUT="up.bin",0', b"+QFTPPUT:3000")
+        self.assertEqual(self.served("up.bin"), data)
+        sim.command(b"AT+QFTPLEN", crlf(b"+QFTPLEN: 3000") + OK)
         sim.close()
 
     def test_sd_is_the_picture_folder_of_the_card(self):
