@@ -283,6 +283,27 @@ class FileCommands(StorageTestCase):
         sim.command(b"AT+QFTPLEN", crlf(b"+QFTPLEN: 3000") + OK)
         sim.close()
 
+    def test_put_from_storage_ends_at_its_time_limit(self):
+        data = payload(200000, seed=40)
+        self.put_local("ufs", "slow.bin", data)
+        # 2000 bytes a simulated second: the whole file would take 100 s; <time> is 5 s.
+        sim = self.start_files("--bandwidth", "2000")
+        self.open_service(sim)
+        self.result(sim, b'AT+QFTPCFG=4,"/UFS/"', b"+QFTPCFG:0")
+        sim.command(b'AT+QFTPPUT="slow.bin",0,5', OK)
+        sim.expect(b"\r\n+QFTPPUT:", timeout=10)
+        rest = b""
+        while not rest.endswith(b"\r\n"):
+            piece = sim._read(1, 5)  # the rest of the line, byte by byte, each within 5 s
+            self.assertTrue(piece, "the +QFTPPUT line did not end: %r" % rest)
+            rest += piece
+        sent = int(rest)
+        self.assertGreater(sent, 0)
+        self.assertLess(sent, len(data))
+        self.assertEqual(self.served("slow.bin"), data[:sent])
+        sim.command(b"AT+QFTPLEN", crlf(b"+QFTPLEN: %d" % sent) + OK)
+        sim.close()
+
     def test_sd_is_the_picture_folder_of_the_card(self):
         data = payload(700, seed=37)
         self.serve("photo.jpg", data)
