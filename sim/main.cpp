@@ -38,6 +38,8 @@
 #include "quecsim/serial/open_watch.hpp"
 #include "quecsim/serial/pty.hpp"
 #include "quecsim/serial/uart.hpp"
+#include "quecsim/storage/file_commands.hpp"
+#include "quecsim/storage/store.hpp"
 
 namespace {
 
@@ -73,6 +75,7 @@ struct cli_options {
   std::vector<std::string> scenarios;
   bool autobaud = false;
   std::optional<std::uint64_t> seed;
+  std::string state_dir;  // empty: beside the FTP root
 };
 
 // Scenario settings fill in what the command line left at its default: the command line wins.
@@ -190,6 +193,9 @@ int run(int argc, char** argv) {
   app.add_option("--seed", o.seed,
                  "Seed of every random choice of the scenarios (default: the first scenario's "
                  "seed, else 1)");
+  app.add_option("--state-dir", o.state_dir,
+                 "Folder of the module's storage: UFS (kept across runs), RAM, SD card "
+                 "(default: quecsim-state beside the FTP root)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -282,7 +288,19 @@ int run(int argc, char** argv) {
         std::chrono::duration<double, std::milli>(o.latency_ms));
     nc.bandwidth = o.bandwidth;
     quecsim::net::network net(io, mod.context(), clk, bus, mo.id, nc);
-    quecsim::ftp::service ftp(mod, net);
+    // The module's storage: UFS, RAM and SD folders, shared by the file commands and the FTP
+    // service's local positions.
+    auto beside_ftp_root = [&o] {
+      auto root = std::filesystem::absolute(o.ftp_root).lexically_normal();
+      if (!root.has_filename()) root = root.parent_path();  // "dir/" names dir
+      return root.parent_path() / "quecsim-state";
+    };
+    const std::filesystem::path state_dir =
+        o.state_dir.empty() ? beside_ftp_root()
+                            : std::filesystem::absolute(o.state_dir).lexically_normal();
+    quecsim::storage::store files(state_dir, mo.model.storage);
+    quecsim::storage::file_commands file_commands(mod, files);
+    quecsim::ftp::service ftp(mod, net, &files);
     try {
       quecsim::module::apply_command_table(mod);
     } catch (const quecsim::module::profile_error& e) {
@@ -381,7 +399,8 @@ int run(int argc, char** argv) {
                            {"ftp", ftpd ? nlohmann::json{{"address", "127.0.0.1"},
                                                          {"port", ftpd->endpoint().port()},
                                                          {"root", ftpd->cfg().root.string()}}
-                                        : nlohmann::json()}};
+                                        : nlohmann::json()},
+                           {"state_dir", state_dir.lexically_normal().string()}};
       std::cout << ready.dump() << std::endl;
     } else {
       std::cout << "quecsim: " << mo.model.model << " on " << pty.path();

@@ -22,6 +22,28 @@ std::string_view cme_text(cme code) {
       return "Incorrect parameters";
     case cme::unknown:
       return "unknown";
+    case cme::file_invalid_input:
+      return "invalid input value";
+    case cme::file_invalid_name:
+      return "invalid file name";
+    case cme::file_no_space:
+      return "not enough space";
+    case cme::file_exists:
+      return "file already exists";
+    case cme::file_too_many_open:
+      return "too many open files";
+    case cme::file_bad_handle:
+      return "invalid file handle";
+    case cme::file_read_only:
+      return "file is read only";
+    case cme::file_busy:
+      return "file is in use";
+    case cme::file_no_area:
+      return "no such storage";
+    case cme::file_past_end:
+      return "position outside the file";
+    case cme::file_not_found:
+      return "file not found";
   }
   return "unknown";
 }

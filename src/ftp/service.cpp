@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <utility>
 
 #include "quecsim/ftp/errors.hpp"
 
@@ -166,11 +167,146 @@ class service::download final : public module::data_mode_handler, public downloa
   bool warned_ = false;
 };
 
+// ---- storage: upload from a file -------------------------------------------------------------
+
+/// AT+QFTPPUT from UFS, RAM or SD: `count` bytes of the file from `offset`, read as the data
+/// connection takes them (one write in flight), no data mode. `<time>` bounds it as it bounds
+/// the host's bytes through /COM/: what was sent by then is what the server keeps.
+class service::file_upload final : public upload_source {
+ public:
+  file_upload(service& s, storage::file_ref f, std::uint64_t offset, std::uint64_t count,
+              std::chrono::seconds limit)
+      : service_(s),
+        file_(std::move(f)),
+        offset_(offset),
+        left_(count),
+        limit_(limit),
+        deadline_(s.module_.io()) {}
+
+  void on_open() override {
+    service_.set_state(service_state::transfer);
+    deadline_.expires_after(service_.module_.time().scaled(limit_));
+    deadline_.async_wait([this, alive = std::weak_ptr<bool>(service_.alive_)](auto ec) {
+      if (ec || alive.expired()) return;
+      left_ = 0;
+    });
+    next();
+  }
+
+  const storage::file_ref& file() const { return file_; }
+  bool sent_all() const { return finished_; }
+
+ private:
+  void next() {
+    if (left_ == 0) {
+      deadline_.cancel();
+      finished_ = true;
+      service_.client_->finish_upload();
+      return;
+    }
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, file_chunk));
+    if (service_.files_->read(file_, offset_, n, buf_) != storage::errc::ok || buf_.empty()) {
+      left_ = 0;
+      return next();
+    }
+    offset_ += buf_.size();
+    left_ -= buf_.size();
+    service_.client_->write(buf_.data(), buf_.size(),
+                            [this, alive = std::weak_ptr<bool>(service_.alive_)](int code) {
+                              if (alive.expired() || code != 0) return;
+                              next();
+                            });
+  }
+
+  static constexpr std::size_t file_chunk = std::size_t{16} * 1024;
+
+  service& service_;
+  storage::file_ref file_;
+  std::uint64_t offset_;
+  std::uint64_t left_;
+  std::chrono::seconds limit_;
+  boost::asio::steady_timer deadline_;
+  std::string buf_;
+  bool finished_ = false;
+};
+
+// ---- storage: download into a file -----------------------------------------------------------
+
+/// AT+QFTPGET into UFS, RAM or SD: the file is made (or cut to the resume point) once the
+/// server starts sending, so a refused RETR leaves the local file alone; every piece is
+/// written at once. A piece that does not fit (a full area, RAM past its reservation) ends the
+/// transfer, and the file is removed (or cut back to the resume point): never a partial file
+/// that looks whole.
+class service::file_download final : public download_sink {
+ public:
+  file_download(service& s, storage::file_ref f, std::uint64_t resume, std::uint64_t limit)
+      : service_(s), file_(std::move(f)), resume_(resume), limit_(limit) {}
+
+  void on_open() override {
+    service_.set_state(service_state::transfer);
+    auto& store = *service_.files_;
+    const auto& lim = store.limits();
+    storage::errc e = storage::errc::ok;
+    if (resume_ == 0) {
+      e = store.create(file_, lim.ram_get_reserve);
+    } else {
+      e = store.truncate(file_, resume_);
+      if (e == storage::errc::ok) e = store.reserve(file_, lim.ram_get_reserve);
+    }
+    opened_ = e == storage::errc::ok;
+    if (!opened_) fail();
+  }
+
+  void on_data(const char* data, std::size_t n, std::function<void()> ready) override {
+    if (failed_) return;
+    if (limit_ != 0) n = static_cast<std::size_t>(std::min<std::uint64_t>(n, limit_ - stored_));
+    if (service_.files_->write(file_, resume_ + stored_, std::string_view(data, n)) !=
+        storage::errc::ok) {
+      return fail();
+    }
+    stored_ += n;
+    if (limit_ != 0 && stored_ >= limit_) {
+      service_.client_->cancel_transfer();
+      return;
+    }
+    ready();
+  }
+
+  const storage::file_ref& file() const { return file_; }
+  std::uint64_t stored() const { return stored_; }
+  bool failed() const { return failed_; }
+
+ private:
+  void fail() {
+    failed_ = true;
+    if (opened_) {
+      if (resume_ == 0) {
+        // The transfer's own lock would refuse the removal; the file is done with.
+        service_.files_->unlock(file_);
+        service_.files_->remove(file_.where, file_.name);
+      } else {
+        service_.files_->truncate(file_, resume_);
+      }
+    }
+    stored_ = 0;
+    service_.client_->cancel_transfer();
+  }
+
+  service& service_;
+  storage::file_ref file_;
+  std::uint64_t resume_;
+  std::uint64_t limit_;
+  std::uint64_t stored_ = 0;
+  bool opened_ = false;
+  bool failed_ = false;
+};
+
 // ---- the service ----------------------------------------------------------------------------
 
-service::service(module::module& m, net::network& net, service_timing timing)
+service::service(module::module& m, net::network& net, storage::store* files, service_timing timing)
     : module_(m),
       net_(net),
+      files_(files),
       timing_(timing),
       client_(std::make_shared<client>(m.io(), net, m.bus(), m.time(), m.config().id)) {
   client_->on_unsolicited([this](int code) { on_unsolicited(code); });
@@ -194,6 +330,8 @@ void service::reset() {
   client_->abort();
   upload_.reset();
   download_.reset();
+  file_upload_.reset();
+  file_download_.reset();
   user_.clear();
   password_.clear();
   host_.clear();
@@ -203,6 +341,7 @@ void service::reset() {
   binary_ = true;
   resume_ = 0;
   position_ = "/COM/";
+  local_ = {};
   last_length_ = 0;
   set_state(service_state::idle);
 }
@@ -335,6 +474,110 @@ void service::get(const std::string& name, std::uint64_t limit) {
                       // Cut short on purpose (size limit) is success with what was sent.
                       if (r.code != 0 && limit != 0 && download_->sent() >= limit) r.code = 0;
                       r.value = download_->sent();
+                      finish_operation("GET", r);
+                    });
+}
+
+bool service::parse_position(const std::string& text, local_position& out) const {
+  out = {};
+  if (text == "/COM/") return true;
+  if (files_ == nullptr) return false;
+  static const std::pair<const char*, storage::area> areas[] = {
+      {"/UFS/", storage::area::ufs}, {"/RAM/", storage::area::ram}, {"/SD/", storage::area::sd}};
+  for (const auto& [prefix, where] : areas) {
+    const std::string p = prefix;
+    if (text.compare(0, p.size(), p) != 0) continue;
+    if (!files_->has(where)) return false;  // the model lacks it: -10, as the manual says
+    out.com = false;
+    out.where = where;
+    out.name = text.substr(p.size());
+    return out.name.empty() || files_->check_name(where, out.name) == storage::errc::ok;
+  }
+  return false;
+}
+
+bool service::local_file(const std::string& remote, storage::file_ref& out) const {
+  out.where = local_.where;
+  if (!local_.name.empty()) {
+    out.name = local_.name;
+  } else {
+    // The file takes the remote file's name, without the server's folders.
+    const auto slash = remote.find_last_of('/');
+    out.name = slash == std::string::npos ? remote : remote.substr(slash + 1);
+  }
+  return files_->check_name(out.where, out.name) == storage::errc::ok;
+}
+
+void service::put_file(const std::string& name, std::uint64_t size, std::chrono::seconds limit) {
+  storage::file_ref f;
+  const bool usable = local_file(name, f);
+  const auto have = usable ? files_->size(f) : std::nullopt;
+  int refused = 0;
+  if (!have) {
+    refused = error::local_not_found;
+  } else if (*have < resume_ || files_->locked(f)) {
+    refused = error::local_failed;
+  }
+  if (refused != 0) {
+    resume_ = 0;
+    last_length_ = 0;
+    after_operation();
+    return result("PUT", refused);
+  }
+  // From the resume point, <fileSz> bytes or to the end of the file (4.5.1's note); 0: all.
+  const std::uint64_t rest = *have - resume_;
+  const std::uint64_t count = size == 0 ? rest : std::min(size, rest);
+  files_->lock(f);
+  file_upload_ = std::make_unique<file_upload>(*this, f, resume_, count, limit);
+  client_->store(
+      name, transfer(), *file_upload_, [this, alive = std::weak_ptr<bool>(alive_)](ftp::result r) {
+        if (alive.expired()) return;
+        resume_ = 0;
+        last_length_ = r.value;
+        files_->unlock(file_upload_->file());
+        if ((r.code == error::data_closed || r.code == -426) && !file_upload_->sent_all()) {
+          r.code = error::data_closed;
+        }
+        finish_operation("PUT", r);
+      });
+}
+
+void service::get_file(const std::string& name, std::uint64_t limit) {
+  storage::file_ref f;
+  int refused = 0;
+  if (!local_file(name, f) || files_->locked(f) || files_->is_open(f)) {
+    // No usable name, or the file is in use: an open handle or another transfer.
+    refused = error::local_failed;
+  } else if (resume_ != 0) {
+    // 4.5.2's note: the received data goes into the file from the resume point.
+    const auto have = files_->size(f);
+    if (!have) {
+      refused = error::local_not_found;
+    } else if (*have < resume_) {
+      refused = error::local_failed;
+    }
+  }
+  if (refused != 0) {
+    resume_ = 0;
+    last_length_ = 0;
+    after_operation();
+    return result("GET", refused);
+  }
+  files_->lock(f);
+  file_download_ = std::make_unique<file_download>(*this, f, resume_, limit);
+  client_->retrieve(name, transfer(), *file_download_,
+                    [this, limit, alive = std::weak_ptr<bool>(alive_)](ftp::result r) {
+                      if (alive.expired()) return;
+                      resume_ = 0;
+                      auto& d = *file_download_;
+                      files_->unlock(d.file());
+                      last_length_ = d.stored();
+                      if (d.failed()) {
+                        r.code = error::local_failed;
+                      } else if (r.code != 0 && limit != 0 && d.stored() >= limit) {
+                        r.code = 0;  // cut short on purpose: success with what came
+                      }
+                      r.value = d.stored();
                       finish_operation("GET", r);
                     });
 }

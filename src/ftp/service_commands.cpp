@@ -81,9 +81,12 @@ void service::add_commands() {
       const auto& a = inv->args();
       const std::string name = trimmed(a[0].text);
       // Through /COM/ a size of 0 has no meaning (only stored files take their real size).
-      if (name.empty() || a[1].number == 0) return inv->error(cme::incorrect_parameters);
+      if (name.empty() || (local_.com && a[1].number == 0)) {
+        return inv->error(cme::incorrect_parameters);
+      }
       if (!begin_session_command(inv, "PUT")) return;
       const auto limit = std::chrono::seconds(a[2].omitted() ? 900 : a[2].number);
+      if (!local_.com) return put_file(name, static_cast<std::uint64_t>(a[1].number), limit);
       put(name, static_cast<std::uint64_t>(a[1].number), limit);
     };
     t.add(std::move(s));
@@ -99,7 +102,9 @@ void service::add_commands() {
       const std::string name = trimmed(a[0].text);
       if (name.empty()) return inv->error(cme::incorrect_parameters);
       if (!begin_session_command(inv, "GET")) return;
-      get(name, a[1].omitted() ? 0 : static_cast<std::uint64_t>(a[1].number));
+      const std::uint64_t limit = a[1].omitted() ? 0 : static_cast<std::uint64_t>(a[1].number);
+      if (!local_.com) return get_file(name, limit);
+      get(name, limit);
     };
     t.add(std::move(s));
   }
@@ -188,8 +193,16 @@ void service::add_commands() {
             break;
         }
       } else if (type == 4) {
-        line = (v.is_string() && v.text == "/COM/") ? "0" : std::to_string(illegal_input);
-        if (line == "0") position_ = v.text;
+        // "/COM/", or "/UFS/", "/RAM/", "/SD/" with an optional file name, where the model
+        // has that area.
+        local_position p;
+        if (v.is_string() && parse_position(v.text, p)) {
+          line = "0";
+          position_ = v.text;
+          local_ = p;
+        } else {
+          line = std::to_string(illegal_input);
+        }
       } else if (!v.is_integer() || v.number < 0 || (type != 3 && v.number > 1)) {
         line = std::to_string(illegal_input);
       } else {

@@ -307,7 +307,9 @@ void module::update_input_pause() {
 }
 
 void module::pump() {
-  while (!input_.empty() && !busy_ && powered_) {
+  // Data mode may run inside a command that is still answering (AT+QFUPL, AT+QFWRITE: CONNECT,
+  // the data, then the command's own result lines).
+  while (!input_.empty() && (!busy_ || data_ != nullptr) && powered_) {
     if (data_ != nullptr) {
       pump_data();
       break;
@@ -320,7 +322,7 @@ void module::pump() {
   // Bytes waiting while a command runs are a new command sent before its final result, a
   // host-behaviour warning (once per line), whether they came in the line's own read or later;
   // the LF of the line's CR LF is not, even when it arrives on its own.
-  if (busy_ && !bytes_while_busy_warned_ &&
+  if (busy_ && data_ == nullptr && !bytes_while_busy_warned_ &&
       input_.find_first_not_of(line_.settings().s4) != std::string::npos) {
     bytes_while_busy_warned_ = true;
     warn("host sent bytes before the previous command's final result");

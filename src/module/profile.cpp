@@ -74,6 +74,15 @@ class reader {
     out = std::chrono::milliseconds(v);
   }
 
+  void bytes(const json& j, const std::string& pointer, const char* key, std::uint64_t& out) {
+    const auto it = j.find(key);
+    if (it == j.end()) return;
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() > (std::uint64_t{1} << 40)) {
+      fail(pointer + "/" + key, "expected a size in bytes from 0 to 2^40");
+    }
+    out = it->get<std::uint64_t>();
+  }
+
   void boolean(const json& j, const std::string& pointer, const char* key, bool& out) {
     const auto it = j.find(key);
     if (it == j.end()) return;
@@ -163,9 +172,28 @@ const std::map<std::string, section_reader>& sections() {
        }},
       {"storage",
        [](reader& r, const json& j, const std::string& at, profile& p) {
-         r.object(j, at, {"ram", "sd"});
-         r.boolean(j, at, "ram", p.has_ram);
-         r.boolean(j, at, "sd", p.has_sd);
+         auto& s = p.storage;
+         r.object(j, at,
+                  {"ram", "sd", "ufs_capacity", "ram_capacity", "sd_capacity", "name_max",
+                   "name_forbidden", "ram_get_reserve", "ram_default_reserve", "ram_prefix",
+                   "sd_prefix", "sd_folder", "max_open"});
+         r.boolean(j, at, "ram", s.has_ram);
+         r.boolean(j, at, "sd", s.has_sd);
+         r.bytes(j, at, "ufs_capacity", s.ufs_capacity);
+         r.bytes(j, at, "ram_capacity", s.ram_capacity);
+         r.bytes(j, at, "sd_capacity", s.sd_capacity);
+         int name_max = static_cast<int>(s.name_max);
+         r.integer(j, at, "name_max", name_max, 1, 255);
+         s.name_max = static_cast<std::size_t>(name_max);
+         r.text(j, at, "name_forbidden", s.name_forbidden, "[^\\x00-\\x1f]*",
+                "a string of printable characters");
+         r.bytes(j, at, "ram_get_reserve", s.ram_get_reserve);
+         r.bytes(j, at, "ram_default_reserve", s.ram_default_reserve);
+         r.text(j, at, "ram_prefix", s.ram_prefix, "[A-Za-z]{1,8}:", "letters and a colon");
+         r.text(j, at, "sd_prefix", s.sd_prefix, "[A-Za-z]{1,8}:", "letters and a colon");
+         r.text(j, at, "sd_folder", s.sd_folder, "[A-Za-z0-9_]{1,32}",
+                "a folder name of letters, digits and '_'");
+         r.integer(j, at, "max_open", s.max_open, 1, 64);
        }},
       {"ftp",
        [](reader& r, const json& j, const std::string& at, profile& p) {

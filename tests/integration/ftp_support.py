@@ -40,6 +40,11 @@ class FtpTestCase(QuecsimTestCase):
         """A module whose embedded FTP server serves self.root; `faults` (a list of rule dicts)
         go to the server as a --ftp-faults file. Simulated time runs at `scale`."""
         extra = ["--ftp-root", self.root, "--time-scale", scale]
+        if "--state-dir" not in args:
+            # A private storage folder, not the shared one beside a temporary FTP root.
+            state = tempfile.mkdtemp(prefix="quecsim-state-")
+            self.addCleanup(shutil.rmtree, state, True)
+            extra += ["--state-dir", state]
         if faults is not None:
             path = os.path.join(tempfile.mkdtemp(prefix="quecsim-faults-"), "faults.json")
             self.addCleanup(shutil.rmtree, os.path.dirname(path), True)

@@ -11,7 +11,10 @@ from harness import POWER_UP_LINES, QuecsimTestCase, run_quecsim
 class ReadyLine(QuecsimTestCase):
     def test_ready_json_names_pty_link_pid_and_model(self):
         sim = self.start("--model", "M33", link=True)
-        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "control", "model", "ftp"})
+        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "control", "model", "ftp", "state_dir"})
+        # The storage folder defaults to quecsim-state beside the FTP root.
+        self.assertEqual(sim.ready["state_dir"],
+                         os.path.join(os.path.dirname(sim.ready["ftp"]["root"]), "quecsim-state"))
         self.assertTrue(sim.pty.startswith("/dev/pts/"), sim.pty)
         self.assertEqual(sim.ready["link"], sim.link)
         self.assertEqual(sim.ready["control"], sim.link + ".ctl")

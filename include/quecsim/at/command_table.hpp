@@ -23,6 +23,19 @@ enum class cme : int {
   no_network_service = 30,
   incorrect_parameters = 50,
   unknown = 100,
+  // Quectel's file commands (the 4000 series of GSM_File_ATC; the README lists when each is
+  // given). quecsim::storage::errc carries the same numbers.
+  file_invalid_input = 4000,
+  file_invalid_name = 4001,
+  file_no_space = 4002,
+  file_exists = 4003,
+  file_too_many_open = 4004,
+  file_bad_handle = 4005,
+  file_read_only = 4006,
+  file_busy = 4007,
+  file_no_area = 4008,
+  file_past_end = 4009,
+  file_not_found = 4010,
 };
 
 /// The verbose text of a CME error (AT+CMEE=2).

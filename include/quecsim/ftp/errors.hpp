@@ -6,14 +6,16 @@ namespace quecsim::ftp {
 
 /// The negative codes of the manual's chapter 3 that do not come from a server reply.
 namespace error {
-constexpr int unknown = -1;         ///< anything without a better code
-constexpr int busy = -3;            ///< an operation already runs
-constexpr int dns = -4;             ///< the host name did not resolve
-constexpr int network = -5;         ///< connect failed, context could not come up, send failed
-constexpr int control_closed = -6;  ///< the server closed the control connection
-constexpr int data_closed = -7;     ///< the server closed (reset) the data connection
-constexpr int context_down = -8;    ///< the packet context went down
-constexpr int timeout = -9;         ///< a connect, reply or data deadline passed
+constexpr int unknown = -1;           ///< anything without a better code
+constexpr int busy = -3;              ///< an operation already runs
+constexpr int dns = -4;               ///< the host name did not resolve
+constexpr int network = -5;           ///< connect failed, context could not come up, send failed
+constexpr int control_closed = -6;    ///< the server closed the control connection
+constexpr int data_closed = -7;       ///< the server closed (reset) the data connection
+constexpr int context_down = -8;      ///< the packet context went down
+constexpr int timeout = -9;           ///< a connect, reply or data deadline passed
+constexpr int local_not_found = -11;  ///< the local file (UFS, RAM, SD) is not there
+constexpr int local_failed = -12;     ///< the local file cannot be used (short, full, in use)
 }  // namespace error
 
 /// Maps an FTP reply code to a chapter 3 code. Codes chapter 3 lists (421, 425, 426, 450,

@@ -10,6 +10,7 @@
 #include "quecsim/ftp/client.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
+#include "quecsim/storage/store.hpp"
 
 namespace quecsim::ftp {
 
@@ -26,12 +27,21 @@ struct service_timing {
   std::chrono::milliseconds local_result{50};
 };
 
+/// Where AT+QFTPPUT takes its bytes and AT+QFTPGET puts them (AT+QFTPCFG=4).
+struct local_position {
+  bool com = true;        ///< "/COM/": the UART, in data mode
+  storage::area where{};  ///< otherwise this area...
+  std::string name;       ///< ...and this file; empty: the <fileName> of the command
+};
+
 /// The module's FTP service: the fifteen AT+QFTP* commands, their state model and data mode,
 /// over a real FTP client. One per module.
 class service {
  public:
-  /// Adds the AT+QFTP* commands to `m`'s command table. `net` carries every connection.
-  service(module::module& m, net::network& net, service_timing timing = {});
+  /// Adds the AT+QFTP* commands to `m`'s command table. `net` carries every connection;
+  /// `files` (optional) is the module's storage, for the local positions other than /COM/.
+  service(module::module& m, net::network& net, storage::store* files = nullptr,
+          service_timing timing = {});
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;
@@ -48,6 +58,8 @@ class service {
  private:
   class upload;
   class download;
+  class file_upload;
+  class file_download;
   using inv_ptr = std::shared_ptr<at::invocation>;
 
   void add_commands();
@@ -62,12 +74,18 @@ class service {
   void open(const std::string& host, std::uint16_t port, bool announce = true);
   void put(const std::string& name, std::uint64_t size, std::chrono::seconds limit);
   void get(const std::string& name, std::uint64_t limit);
+  // The positions other than /COM/: the file of the storage area, no data mode.
+  bool parse_position(const std::string& text, local_position& out) const;
+  bool local_file(const std::string& remote, storage::file_ref& out) const;
+  void put_file(const std::string& name, std::uint64_t size, std::chrono::seconds limit);
+  void get_file(const std::string& name, std::uint64_t limit);
   void close();
   void on_unsolicited(int code);
   transfer_options transfer() const;
 
   module::module& module_;
   net::network& net_;
+  storage::store* files_;
   service_timing timing_;
   std::shared_ptr<client> client_;
   service_state state_ = service_state::idle;
@@ -84,11 +102,14 @@ class service {
   int cfg5_ = 0;  // AT+QFTPCFG type 5 of later firmware: taken and read back
   int cfg6_ = 0;  // AT+QFTPCFG type 6 (OpenCPU's RIL sends 6,1 before every open)
   std::string position_ = "/COM/";
+  local_position local_;
   std::uint64_t last_length_ = 0;
   std::uint64_t open_attempt_ = 0;  // tells a stale context-activation timer from a live one
 
   std::unique_ptr<upload> upload_;
   std::unique_ptr<download> download_;
+  std::unique_ptr<file_upload> file_upload_;
+  std::unique_ptr<file_download> file_download_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
