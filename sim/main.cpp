@@ -331,6 +331,7 @@ int run(int argc, char** argv) {
       seams.ftp = &ftp;
       seams.port = &port;
       seams.server = ftpd.get();
+      seams.files = &files;
       faults = std::make_unique<quecsim::fault::injector>(io, clk, bus, seams, seed, mo.id);
       try {
         for (auto& s : scenarios) {

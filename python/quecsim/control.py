@@ -96,8 +96,8 @@ class Control:
         return self.request({"op": "state"})
 
     def apply(self, action, **params):
-        """Applies one fault action now: `apply("drop_pdp", after=2)` sends
-        {"op":"apply","action":{"action":"drop_pdp","after":2}}."""
+        """Applies one fault action now: `apply("pdp_deact", refuse_ms=2000)` sends
+        {"op":"apply","action":{"action":"pdp_deact","refuse_ms":2000}}."""
         body = {"action": action.replace("-", "_")}
         body.update(params)
         return self.request({"op": "apply", "action": body})

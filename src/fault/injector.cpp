@@ -12,6 +12,8 @@
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
+#include "quecsim/module/radio.hpp"
+#include "quecsim/storage/store.hpp"
 #include "quecsim/net/network.hpp"
 
 namespace quecsim::fault {
@@ -623,6 +625,74 @@ std::string injector::act(const action& a) {
     bus_.publish({events::kind::response, module_, "module", text});
     m.restart(ms(p, "off_ms"));
     return "brown-out: " + text + ", off for " + std::to_string(ms(p, "off_ms").count()) + " ms";
+  }
+  if (n == "registration") {
+    const std::string s = p["status"];
+    const auto status = s == "home"             ? module::reg_status::home
+                        : s == "roaming"        ? module::reg_status::roaming
+                        : s == "searching"      ? module::reg_status::searching
+                        : s == "denied"         ? module::reg_status::denied
+                        : s == "not_registered" ? module::reg_status::not_registered
+                                                : module::reg_status::unknown;
+    const std::string domain = p["domain"];
+    if (domain == "cs") {
+      m.cellular().set_cs_registration(status);
+    } else if (domain == "ps") {
+      m.cellular().set_ps_registration(status);
+    } else {
+      m.cellular().set_registration(status);
+    }
+    return "registration " + s + " (" + domain + ")";
+  }
+  if (n == "signal") {
+    m.cellular().set_signal(p["rssi"].get<int>(), p["ber"].get<int>());
+    return "signal " + std::to_string(p["rssi"].get<int>()) + "," +
+           std::to_string(p["ber"].get<int>());
+  }
+  if (n == "sim") {
+    const std::string s = p["state"];
+    m.cellular().set_sim(s == "ready"  ? module::sim_status::ready
+                         : s == "pin"  ? module::sim_status::pin
+                         : s == "puk"  ? module::sim_status::puk
+                                       : module::sim_status::removed);
+    return "SIM " + s;
+  }
+  if (n == "delete_local" || n == "fill_storage") {
+    if (seams_.files == nullptr) throw scenario_error("this module has no local storage");
+    auto& files = *seams_.files;
+    if (n == "delete_local") {
+      // As a firmware's own cleanup (or a previous run) may have removed it.
+      storage::file_ref f;
+      const std::string name = p["name"];
+      if (files.parse(name, f) != storage::errc::ok) {
+        throw scenario_error("\"" + name + "\" is not a local file name of this module");
+      }
+      const auto e = files.remove(f.where, f.name);
+      if (e != storage::errc::ok) throw scenario_error("cannot delete local file " + name);
+      return "local file " + name + " deleted";
+    }
+    const std::string a = p["area"];
+    const auto where = a == "ram" ? storage::area::ram : a == "sd" ? storage::area::sd
+                                                                 : storage::area::ufs;
+    if (!files.has(where)) throw scenario_error("this model has no " + a + " area");
+    const auto leave = p["leave_bytes"].get<std::uint64_t>();
+    const auto free = files.usage(where).free;
+    if (free <= leave) return a + " already has no more than " + std::to_string(leave) + " bytes free";
+    // Other data fills the area, as a firmware's logs do: one file of the free space.
+    storage::file_ref filler{where, "quecsim-fill.bin"};
+    const std::uint64_t size = free - leave;
+    if (files.create(filler, where == storage::area::ram ? size : 0) != storage::errc::ok) {
+      throw scenario_error("cannot fill " + a);
+    }
+    const std::string block(std::size_t{1} << 16, '\xff');
+    for (std::uint64_t at = 0; at < size;) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - at));
+      if (files.write(filler, at, std::string_view(block).substr(0, n)) != storage::errc::ok) {
+        throw scenario_error("cannot fill " + a);
+      }
+      at += n;
+    }
+    return a + " filled: " + std::to_string(files.usage(where).free) + " bytes free";
   }
   if (n == "open_session") {
     if (seams_.ftp->state() != ftp::service_state::idle &&

@@ -124,6 +124,19 @@ const std::vector<action_spec>& specs() {
         {"off_ms", ptype::integer, false, 5000, 0}}},
       {"urc", {{"text", ptype::string, true}}},
       {"raw", {{"bytes", ptype::string, true}}},
+      // The radio: registration, signal, SIM.
+      {"registration",
+       {{"status", ptype::choice, true, nullptr, 0, 0,
+         {"home", "roaming", "searching", "denied", "not_registered", "unknown"}},
+        {"domain", ptype::choice, false, "both", 0, 0, {"both", "cs", "ps"}}}},
+      {"signal",
+       {{"rssi", ptype::integer, true, nullptr, 0, 99}, {"ber", ptype::integer, false, 0, 0, 99}}},
+      {"sim", {{"state", ptype::choice, true, nullptr, 0, 0, {"ready", "pin", "puk", "removed"}}}},
+      // The module's own storage.
+      {"delete_local", {{"name", ptype::string, true}}},
+      {"fill_storage",
+       {{"area", ptype::choice, false, "ufs", 0, 0, {"ufs", "ram", "sd"}},
+        {"leave_bytes", ptype::integer, false, 0, 0}}},
       // The module's own state.
       {"open_session",
        {{"host", ptype::string, false, "stale.example"},

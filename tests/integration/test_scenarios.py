@@ -366,6 +366,44 @@ class ConnectionScenarios(ScenarioTestCase):
 
 class ModuleScenarios(ScenarioTestCase):
 
+    def test_local_file_gone(self):
+        sim = self.run_scenario("local-file-gone")
+        sim.send(b'AT+QFUPL="report.txt",5\r')
+        sim.expect(crlf(b"CONNECT"))
+        sim.send(b"hello")
+        self.read_until(sim, OK)
+        self.open_service(sim)
+        self.result(sim, b'AT+QFTPCFG=4,"/UFS/report.txt"', b"+QFTPCFG:0")
+        self.result(sim, b'AT+QFTPPUT="report.txt",0', b"+QFTPPUT:-11")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "report.txt")))
+        sim.close()
+
+    def test_ufs_full(self):
+        sim = self.run_scenario("ufs-full")
+        self.open_service(sim)
+        self.result(sim, b'AT+QFTPCFG=4,"/UFS/big.bin"', b"+QFTPCFG:0")
+        self.result(sim, b'AT+QFTPGET="big.bin"', b"+QFTPGET:-12")
+        sim.command(b"AT+QFTPLEN", crlf(b"+QFTPLEN: 0") + OK)
+        sim.command(b"AT+CMEE=1", OK)
+        sim.command(b'AT+QFLST="big.bin"', crlf(b"+CME ERROR: 4010"))
+        sim.close()
+
+    def test_registration_lost(self):
+        sim = self.run_scenario("registration-lost")
+        sim.command(b"AT+CREG=1", OK)
+        sim.command(b"AT+CGREG=1", OK)
+        self.open_service(sim)
+        lost = self.read_until(sim, crlf(b"+QFTPERROR:-8"))
+        self.assertEqual(lost, crlf(b"+CREG: 2") + crlf(b"+CGREG: 2") + crlf(b"+PDP DEACT") +
+                         crlf(b"+QFTPERROR:-8"))
+        self.stat(sim, b"CLOSED")
+        self.result(sim, b"AT+QFTPCLOSE", b"+QFTPCLOSE:0")
+        self.result(sim, b'AT+QFTPOPEN="ftp.example.com",21', b"+QFTPOPEN:-5")
+        back = self.read_until(sim, crlf(b"+CGREG: 1"))
+        self.assertEqual(back, crlf(b"+CREG: 1") + crlf(b"+CGREG: 1"))
+        self.open_service(sim)
+        sim.close()
+
     def test_marker_in_file(self):
         sim = self.run_scenario("marker-in-file")
         self.open_service(sim)

@@ -5,7 +5,7 @@ then read back with the file commands. Every result must be byte-identical (SHA-
 sides, and every error case answered with its code.
 
 It prints its seed (QUECSIM_STORAGE_SEED repeats a run; QUECSIM_STORAGE_CASES changes the
-count, 2000 by default); a failure names the case that failed, with everything needed to
+count, 2000 by default, 500 under the sanitizers; the default seed is fixed); a failure names the case that failed, with everything needed to
 replay it."""
 
 import hashlib
@@ -17,7 +17,11 @@ import unittest
 from ftp_support import OK, crlf
 from storage_support import StorageTestCase, xor_checksum
 
-CASES = int(os.environ.get("QUECSIM_STORAGE_CASES", "2000"))
+# Under the sanitizers (ctest stretches timeouts there) every case costs several times more:
+# the sanitizer run takes a quarter of the cases, the plain run all 2000.
+CASES = int(os.environ.get("QUECSIM_STORAGE_CASES",
+                           "2000" if float(os.environ.get("QUECSIM_TIMEOUT_FACTOR", "1")) <= 1
+                           else "500"))
 MIB = 1 << 20
 RAM_CAPACITY = 512000
 RAM_GET_RESERVE = 102400
@@ -36,7 +40,9 @@ class StorageProperty(StorageTestCase):
     def setUp(self):
         super().setUp()
         seed = os.environ.get("QUECSIM_STORAGE_SEED")
-        self.seed = int(seed) if seed else random.SystemRandom().randrange(1 << 32)
+        # A fixed default, so a run on a clean machine is repeatable; set the variable to
+        # explore other seeds.
+        self.seed = int(seed) if seed else 20261129
         print("storage property test: seed %d, %d cases" % (self.seed, CASES), file=sys.stderr)
 
     def test_random_files_positions_resume_points_and_parts(self):

@@ -23,6 +23,9 @@ class service;
 namespace quecsim::ftpd {
 class server;
 }
+namespace quecsim::storage {
+class store;
+}
 namespace quecsim::net {
 class network;
 }
@@ -41,6 +44,7 @@ struct seams {
   ftp::service* ftp = nullptr;
   module::host_port* port = nullptr;  ///< the real UART, where host-side faults stand in front
   ftpd::server* server = nullptr;     ///< the embedded server, or null
+  storage::store* files = nullptr;    ///< the module's UFS/RAM/SD, or null
 };
 
 /// The outcome of one scenario's expectations, checked at exit.

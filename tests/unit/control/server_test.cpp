@@ -260,7 +260,7 @@ TEST_CASE("every malformed request gets an error naming the fault and the connec
       {"{\"op\":\"subscribe\",\"kinds\":[]}", "\"kinds\" must be a non-empty array"},
       {"{\"op\":\"subscribe\",\"kinds\":[\"bogus\"]}",
        "unknown event kind 'bogus' (kinds: rx, tx, state, warning, ftp_tx, ftp_rx, data, fault, "
-       "info)"},
+       "info, command, response, result)"},
       {"{\"op\":\"subscribe\",\"kinds\":[3]}", "unknown event kind 3"},
   };
   for (const auto& [request, error] : cases) {

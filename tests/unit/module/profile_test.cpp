@@ -41,9 +41,9 @@ TEST_CASE("the shipped profiles load and differ where the models differ") {
   CHECK(m33.revision == "M33CR01A03");
   CHECK(m95.ftp_cfg_types == 6);
   CHECK(m10.ftp_cfg_types == 4);
-  CHECK(m33.has_ram);
-  CHECK(m33.has_sd);
-  CHECK_FALSE(m95.has_sd);
+  CHECK(m33.storage.has_ram);
+  CHECK(m33.storage.has_sd);
+  CHECK_FALSE(m95.storage.has_sd);
   CHECK_FALSE(m95.commands.at("+CCID").supported);
   CHECK(m95.commands.at("+CIMI").supported);
   CHECK(qm::profile::names() == std::vector<std::string>{"M10", "M33", "M95"});

@@ -2,7 +2,10 @@
 // unsolicited lines the host sees, the FTP error, and recovery when registration returns.
 // Scenarios will drive the same radio API; here the test drives it directly.
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -10,6 +13,8 @@
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
+#include "quecsim/storage/file_commands.hpp"
+#include "quecsim/storage/store.hpp"
 
 using namespace std::chrono_literals;
 namespace qm = quecsim::module;
@@ -114,7 +119,11 @@ TEST_CASE("every registered command of a shipped profile is in its command table
     qm::add_general_commands(mod);
     qm::add_context_commands(mod);
     quecsim::net::network net(io, mod.context(), clk, bus, 0, {});
-    quecsim::ftp::service ftp(mod, net);
+    const auto state = std::filesystem::temp_directory_path() /
+                       ("quecsim-profile-table-" + std::to_string(::getpid()));
+    quecsim::storage::store files(state, o.model.storage);
+    quecsim::storage::file_commands file_commands(mod, files);
+    quecsim::ftp::service ftp(mod, net, &files);
     for (const auto* spec : mod.commands().all()) {
       INFO(name << " lacks " << spec->name);
       CHECK(o.model.commands.count(spec->name) == 1);
@@ -124,5 +133,6 @@ TEST_CASE("every registered command of a shipped profile is in its command table
       INFO(name << " " << command);
       CHECK((mod.commands().find(command) != nullptr) == entry.supported);
     }
+    std::filesystem::remove_all(state);
   }
 }
