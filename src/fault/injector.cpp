@@ -13,8 +13,8 @@
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/module/radio.hpp"
-#include "quecsim/storage/store.hpp"
 #include "quecsim/net/network.hpp"
+#include "quecsim/storage/store.hpp"
 
 namespace quecsim::fault {
 namespace {
@@ -651,10 +651,10 @@ std::string injector::act(const action& a) {
   }
   if (n == "sim") {
     const std::string s = p["state"];
-    m.cellular().set_sim(s == "ready"  ? module::sim_status::ready
-                         : s == "pin"  ? module::sim_status::pin
-                         : s == "puk"  ? module::sim_status::puk
-                                       : module::sim_status::removed);
+    m.cellular().set_sim(s == "ready" ? module::sim_status::ready
+                         : s == "pin" ? module::sim_status::pin
+                         : s == "puk" ? module::sim_status::puk
+                                      : module::sim_status::removed);
     return "SIM " + s;
   }
   if (n == "delete_local" || n == "fill_storage") {
@@ -672,12 +672,14 @@ std::string injector::act(const action& a) {
       return "local file " + name + " deleted";
     }
     const std::string a = p["area"];
-    const auto where = a == "ram" ? storage::area::ram : a == "sd" ? storage::area::sd
-                                                                 : storage::area::ufs;
+    const auto where = a == "ram"  ? storage::area::ram
+                       : a == "sd" ? storage::area::sd
+                                   : storage::area::ufs;
     if (!files.has(where)) throw scenario_error("this model has no " + a + " area");
     const auto leave = p["leave_bytes"].get<std::uint64_t>();
     const auto free = files.usage(where).free;
-    if (free <= leave) return a + " already has no more than " + std::to_string(leave) + " bytes free";
+    if (free <= leave)
+      return a + " already has no more than " + std::to_string(leave) + " bytes free";
     // Other data fills the area, as a firmware's logs do: one file of the free space.
     storage::file_ref filler{where, "quecsim-fill.bin"};
     const std::uint64_t size = free - leave;

@@ -126,7 +126,12 @@ const std::vector<action_spec>& specs() {
       {"raw", {{"bytes", ptype::string, true}}},
       // The radio: registration, signal, SIM.
       {"registration",
-       {{"status", ptype::choice, true, nullptr, 0, 0,
+       {{"status",
+         ptype::choice,
+         true,
+         nullptr,
+         0,
+         0,
          {"home", "roaming", "searching", "denied", "not_registered", "unknown"}},
         {"domain", ptype::choice, false, "both", 0, 0, {"both", "cs", "ps"}}}},
       {"signal",

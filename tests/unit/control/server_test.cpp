@@ -335,7 +335,7 @@ TEST_CASE("a subscriber receives every event in the transcript's shape", "[contr
   client c(r.io, r.path);
   CHECK(c.ask(R"({"op":"subscribe","id":1})") ==
         json::parse(R"({"id":1,"ok":true,"kinds":["rx","tx","state","warning","ftp_tx",)"
-                    R"("ftp_rx","data","fault","info"]})"));
+                    R"("ftp_rx","data","fault","info","command","response","result"]})"));
   r.publish(events::kind::uart_rx, "uart", "AT\r");
   r.publish(events::kind::state, "ftp", "OPENED");
   const std::string first = c.line();

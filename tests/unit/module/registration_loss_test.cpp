@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <filesystem>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 
 #include "../../support/servers.hpp"
