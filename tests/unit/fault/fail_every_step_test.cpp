@@ -9,8 +9,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -261,15 +259,6 @@ TEST_CASE(
           doc["events"] = json::array(
               {{{"when", st.when}, {"every", st.every}, {"do", json::array({f.action})}}});
           s.injector->load(quecsim::fault::parse_scenario(doc, "cell"));
-          if (std::getenv("FES_DEBUG") != nullptr && st.what == std::getenv("FES_DEBUG")) {
-            s.bus.subscribe([](const quecsim::events::event& e) {
-              if (e.what != quecsim::events::kind::uart_tx &&
-                  e.what != quecsim::events::kind::uart_rx)
-                std::fprintf(
-                    stderr, "%s %s %s\n", std::string(quecsim::events::name(e.what)).c_str(),
-                    std::string(e.source).c_str(), std::string(e.data.substr(0, 80)).c_str());
-            });
-          }
           s.port.out.clear();
           s.send(c.line);
           if (!c.upload.empty() && s.await("CONNECT\r\n", 1000ms)) s.mod.receive(c.upload);
