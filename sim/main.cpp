@@ -335,13 +335,15 @@ int run(int argc, char** argv) {
       faults = std::make_unique<quecsim::fault::injector>(io, clk, bus, seams, seed, mo.id);
       try {
         for (auto& s : scenarios) {
+          // The injector names an action that needs the server by its pointer; users, files,
+          // server rules and expected server files are the scenario's as a whole.
+          faults->load(s);
           if (s.needs_embedded_server() && !ftpd) {
             throw quecsim::fault::scenario_error(
                 s.source +
-                ": the scenario acts through the embedded FTP server (its users, "
-                "files, rules or server actions), which --no-embedded-ftp turns off");
+                ": the scenario acts through the embedded FTP server (its users, files, rules "
+                "or expected server files), which --no-embedded-ftp turns off");
           }
-          faults->load(s);
         }
       } catch (const quecsim::fault::scenario_error& e) {
         std::cerr << "quecsim: " << e.what() << '\n';
