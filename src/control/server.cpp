@@ -36,10 +36,9 @@ using json = nlohmann::json;
 namespace {
 
 constexpr events::kind all_kinds[] = {
-    events::kind::uart_rx,    events::kind::uart_tx, events::kind::state,
-    events::kind::warning,    events::kind::ftp_tx,  events::kind::ftp_rx,
-    events::kind::data_bytes, events::kind::fault,   events::kind::info,
-    events::kind::command,    events::kind::response, events::kind::result,
+    events::kind::uart_rx, events::kind::uart_tx, events::kind::state,      events::kind::warning,
+    events::kind::ftp_tx,  events::kind::ftp_rx,  events::kind::data_bytes, events::kind::fault,
+    events::kind::info,    events::kind::command, events::kind::response,   events::kind::result,
 };
 constexpr std::size_t kind_count = sizeof all_kinds / sizeof all_kinds[0];
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../../support/string_port.hpp"
 #include "quecsim/fault/injector.hpp"
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/ftpd/server.hpp"
@@ -30,16 +31,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-class string_port : public quecsim::module::host_port {
- public:
-  void write(std::string_view bytes) override { out.append(bytes); }
-  std::size_t queued() const override { return 0; }
-  void when_drained(std::function<void()> ready) override { ready(); }
-  void pause_input() override {}
-  void resume_input() override {}
-  void set_baud(unsigned) override {}
-  std::string out;
-};
+using quecsim::test::string_port;
 
 // One step of an exchange, as the fault trigger that fires exactly there.
 struct step {

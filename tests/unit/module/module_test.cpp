@@ -1,4 +1,5 @@
 #include "quecsim/module/module.hpp"
+#include "../../support/string_port.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -10,22 +11,7 @@ namespace qm = quecsim::module;
 
 namespace {
 
-// The host side of a UART, in memory: what the module wrote, and whether it asked to pause.
-class string_port : public qm::host_port {
- public:
-  void write(std::string_view bytes) override { out.append(bytes); }
-  std::size_t queued() const override { return 0; }
-  void when_drained(std::function<void()> ready) override { ready(); }
-  void pause_input() override { paused = true; }
-  void resume_input() override { paused = false; }
-  void set_baud(unsigned b) override { baud = b; }
-
-  std::string take() { return std::exchange(out, {}); }
-
-  std::string out;
-  bool paused = false;
-  unsigned baud = 0;
-};
+using quecsim::test::string_port;
 
 struct fixture {
   fixture() : clk(0.001), mod(io, clk, bus, make_options()) {

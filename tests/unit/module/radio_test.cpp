@@ -1,4 +1,5 @@
 #include "quecsim/module/radio.hpp"
+#include "../../support/string_port.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -11,17 +12,7 @@ namespace qm = quecsim::module;
 
 namespace {
 
-class string_port : public qm::host_port {
- public:
-  void write(std::string_view bytes) override { out.append(bytes); }
-  std::size_t queued() const override { return 0; }
-  void when_drained(std::function<void()> ready) override { ready(); }
-  void pause_input() override {}
-  void resume_input() override {}
-  void set_baud(unsigned) override {}
-  std::string take() { return std::exchange(out, {}); }
-  std::string out;
-};
+using quecsim::test::string_port;
 
 struct rig {
   explicit rig(qm::profile p = {}) : clk(0.001), mod(io, clk, bus, make(std::move(p))) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "../../support/servers.hpp"
+#include "../../support/string_port.hpp"
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
@@ -21,16 +22,7 @@ namespace qm = quecsim::module;
 
 namespace {
 
-class string_port : public qm::host_port {
- public:
-  void write(std::string_view bytes) override { out.append(bytes); }
-  std::size_t queued() const override { return 0; }
-  void when_drained(std::function<void()> ready) override { ready(); }
-  void pause_input() override {}
-  void resume_input() override {}
-  void set_baud(unsigned) override {}
-  std::string out;
-};
+using quecsim::test::string_port;
 
 struct ftp_rig {
   explicit ftp_rig(std::uint16_t port) : clk(0.01), mod(io, clk, bus, {}) {

@@ -1,4 +1,5 @@
 #include "quecsim/storage/file_commands.hpp"
+#include "../../support/string_port.hpp"
 
 #include <unistd.h>
 
@@ -14,20 +15,7 @@ namespace qs = quecsim::storage;
 
 namespace {
 
-// The host side of a UART, in memory.
-class string_port : public qm::host_port {
- public:
-  void write(std::string_view bytes) override { out.append(bytes); }
-  std::size_t queued() const override { return 0; }
-  void when_drained(std::function<void()> ready) override { ready(); }
-  void pause_input() override {}
-  void resume_input() override {}
-  void set_baud(unsigned) override {}
-
-  std::string take() { return std::exchange(out, {}); }
-
-  std::string out;
-};
+using quecsim::test::string_port;
 
 // A module (M33, no power-up lines, echo off) with its file commands over a private folder.
 struct fixture {
