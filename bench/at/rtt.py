@@ -104,7 +104,8 @@ def main():
         subprocess.run(["cc", "-O2", "-o", floor_bin, os.path.join(HERE, "floor_responder.c")],
                        check=True)
         quecsim = Target("quecsim", [args.quecsim, "--ready-json", "--baud", "0",
-                                     "--no-power-up-lines"],
+                                     "--no-power-up-lines", "--power-up-at-start",
+                                     "--boot-delay", "0"],
                          lambda line: json.loads(line)["pty"], cpus)
         os.write(quecsim.fd, b"ATE0\r")
         read_exactly(quecsim.fd, b"ATE0\r" + ANSWER)

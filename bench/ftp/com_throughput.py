@@ -217,6 +217,7 @@ class Module:
     def __init__(self, binary, root, extra=()):
         self.proc = subprocess.Popen(
             [binary, "--ready-json", "--baud", "0", "--latency", "0", "--no-power-up-lines",
+             "--power-up-at-start", "--boot-delay", "0",
              "--ftp-root", root, *extra], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         ready = json.loads(self.proc.stdout.readline())
         self.fd = open_pty(ready["pty"])
