@@ -8,12 +8,11 @@ server's folder (or the host, for downloads).
 One flow definition (`InteropFlows`) runs against each server (one TestCase per server)."""
 
 import os
-import sys
 import unittest
 
 from ftp_support import CONNECT, OK, crlf, payload, sha256
 from harness import QuecsimTestCase, TIMEOUT
-from third_party import PyftpdlibServer, VsftpdServer
+from third_party import PyftpdlibServer, ServerPerClass, VsftpdServer
 
 HOST = b"ftp.example.com"
 
@@ -23,31 +22,9 @@ def text_payload(lines):
     return b"".join(b"line %04d of the ASCII-type transfer\r\n" % i for i in range(lines))
 
 
-class InteropFlows:
+class InteropFlows(ServerPerClass):
     """The flows. A subclass names `server_class`; the server runs for the whole class and its
     folder is emptied before each test."""
-
-    server_class = None
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        server = cls.server_class()
-        reason = server.unavailable()
-        if reason:
-            server.stop()
-            sys.stderr.write("\nSKIP %s: %s\n" % (server.name, reason))
-            raise unittest.SkipTest("%s cannot run here: %s" % (server.name, reason))
-        server.start()
-        cls.server = server
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.server is not None:
-            cls.server.stop()
-            cls.server = None
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()

@@ -5,41 +5,18 @@ embedded server; the exact lines the host sees and the SHA-256 on both sides are
 
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 
 from ftp_support import OK, crlf, payload, sha256
 from harness import QuecsimTestCase, TIMEOUT
-from third_party import PyftpdlibServer, VsftpdServer
+from third_party import PyftpdlibServer, ServerPerClass, VsftpdServer
 
 HOST = b"ftp.example.com"
 
 
-class StorageInteropFlows:
+class StorageInteropFlows(ServerPerClass):
     """The flows; a subclass names `server_class`. The server runs for the whole class."""
-
-    server_class = None
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        server = cls.server_class()
-        reason = server.unavailable()
-        if reason:
-            server.stop()
-            sys.stderr.write("\nSKIP %s: %s\n" % (server.name, reason))
-            raise unittest.SkipTest("%s cannot run here: %s" % (server.name, reason))
-        server.start()
-        cls.server = server
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.server is not None:
-            cls.server.stop()
-            cls.server = None
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()

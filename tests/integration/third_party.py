@@ -22,8 +22,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 __all__ = ["PyftpdlibServer", "VsftpdServer", "free_port"]
 
@@ -278,3 +280,30 @@ class VsftpdServer(_Server):
                     pass
                 delay = min(delay * 2, 0.1)
         return "no greeting within %.0fs" % _START_TIMEOUT
+
+
+class ServerPerClass:
+    """A test-class mixin: the third-party server `server_class` names runs for the whole class
+    (as `cls.server`), and the class is skipped, saying why, where that server cannot run."""
+
+    server_class = None
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        server = cls.server_class()
+        reason = server.unavailable()
+        if reason:
+            server.stop()
+            sys.stderr.write("\nSKIP %s: %s\n" % (server.name, reason))
+            raise unittest.SkipTest("%s cannot run here: %s" % (server.name, reason))
+        server.start()
+        cls.server = server
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server is not None:
+            cls.server.stop()
+            cls.server = None
+        super().tearDownClass()
