@@ -78,7 +78,9 @@ struct usage_error : std::runtime_error {
 
 std::atomic<bool> interrupted{false};
 
-extern "C" void on_interrupt(int /*signal*/) { interrupted = true; }
+extern "C" void on_interrupt(int /*signal*/) {
+  interrupted = true;
+}
 
 struct options {
   std::vector<std::string> scenarios;
@@ -158,11 +160,21 @@ std::string xml_text(const std::string& in) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c < 0x80) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&apos;";
+          break;
         default:
           if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
             hex(c);
@@ -174,7 +186,10 @@ std::string xml_text(const std::string& in) {
       continue;
     }
     // A multi-byte UTF-8 sequence is copied whole when it is well formed.
-    const std::size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    const std::size_t len = c >= 0xf0 && c < 0xf5   ? 4
+                            : c >= 0xe0             ? 3
+                            : c >= 0xc2 && c < 0xe0 ? 2
+                                                    : 0;
     bool ok = len > 0 && i + len <= in.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
@@ -220,14 +235,14 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   if (s.stdout_pipe >= 0) {
     posix_spawn_file_actions_adddup2(&fa, s.stdout_pipe, 1);
   } else {
-    posix_spawn_file_actions_addopen(&fa, 1, s.stdout_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, s.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
   }
   if (s.stderr_file.empty()) {
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
   } else {
-    posix_spawn_file_actions_addopen(&fa, 2, s.stderr_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, s.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
   }
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   sigset_t none;
@@ -247,8 +262,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   c_strings a(argv);
   c_strings e(env);
   pid_t pid = -1;
-  const int rc = s.search_path ? posix_spawnp(&pid, a.ptrs[0], &fa, &attr, a.ptrs.data(), e.ptrs.data())
-                               : posix_spawn(&pid, a.ptrs[0], &fa, &attr, a.ptrs.data(), e.ptrs.data());
+  const int rc = s.search_path
+                     ? posix_spawnp(&pid, a.ptrs[0], &fa, &attr, a.ptrs.data(), e.ptrs.data())
+                     : posix_spawn(&pid, a.ptrs[0], &fa, &attr, a.ptrs.data(), e.ptrs.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
@@ -300,7 +316,8 @@ std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
     const char* n = ::strsignal(WTERMSIG(status));
-    return "was killed by signal " + std::to_string(WTERMSIG(status)) + (n ? std::string(" (") + n + ")" : "");
+    return "was killed by signal " + std::to_string(WTERMSIG(status)) +
+           (n ? std::string(" (") + n + ")" : "");
   }
   return "ended with status " + std::to_string(status);
 }
@@ -338,16 +355,17 @@ class campaign {
 
 std::vector<std::string> campaign::environment(const run_result& res, const json& ready,
                                                const run_spec& r) const {
-  static const std::set<std::string> ours{"QUECSIM_PTY",       "QUECSIM_CONTROL",
-                                          "QUECSIM_FTP_ROOT",  "QUECSIM_STATE_DIR",
-                                          "QUECSIM_SCENARIO",  "QUECSIM_SEED",
-                                          "QUECSIM_TRANSCRIPT", "QUECSIM_RUN_DIR"};
+  static const std::set<std::string> ours{
+      "QUECSIM_PTY",      "QUECSIM_CONTROL", "QUECSIM_FTP_ROOT",   "QUECSIM_STATE_DIR",
+      "QUECSIM_SCENARIO", "QUECSIM_SEED",    "QUECSIM_TRANSCRIPT", "QUECSIM_RUN_DIR"};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv(*e);
     if (ours.count(kv.substr(0, kv.find('='))) == 0) env.push_back(kv);
   }
-  const auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
+  const auto text = [](const json& v) {
+    return v.is_string() ? v.get<std::string>() : std::string();
+  };
   env.push_back("QUECSIM_PTY=" + text(ready.value("pty", json())));
   env.push_back("QUECSIM_CONTROL=" + text(ready.value("control", json())));
   const json ftp = ready.value("ftp", json());
@@ -380,20 +398,13 @@ run_result campaign::execute(const run_spec& r) {
     return done();
   }
 
-  std::vector<std::string> module{self_,
-                                  "--ready-json",
-                                  "--scenario",
-                                  fs::absolute(r.file).string(),
-                                  "--seed",
-                                  std::to_string(r.seed),
-                                  "--transcript",
-                                  res.transcript.string(),
-                                  "--ftp-root",
-                                  (res.dir / "ftp-root").string(),
-                                  "--state-dir",
-                                  (res.dir / "state").string(),
-                                  "--link",
-                                  (res.dir / "modem").string()};
+  std::vector<std::string> module{self_,          "--ready-json",
+                                  "--scenario",   fs::absolute(r.file).string(),
+                                  "--seed",       std::to_string(r.seed),
+                                  "--transcript", res.transcript.string(),
+                                  "--ftp-root",   (res.dir / "ftp-root").string(),
+                                  "--state-dir",  (res.dir / "state").string(),
+                                  "--link",       (res.dir / "modem").string()};
   module.insert(module.end(), o_.module_args.begin(), o_.module_args.end());
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -457,8 +468,8 @@ run_result campaign::execute(const run_spec& r) {
     if (WIFEXITED(*status)) res.host_exit = WEXITSTATUS(*status);
     if (WIFSIGNALED(*status)) res.host_signal = WTERMSIG(*status);
     if (res.timed_out) {
-      host_failure = "the host did not finish within " + seconds_text(o_.timeout) +
-                     " s and was killed";
+      host_failure =
+          "the host did not finish within " + seconds_text(o_.timeout) + " s and was killed";
     } else if (interrupted) {
       host_failure = "the campaign was interrupted";
     } else if (res.host_exit != 0) {
@@ -472,8 +483,8 @@ run_result campaign::execute(const run_spec& r) {
   if (!mstatus) {
     ::kill(module_pid, SIGKILL);
     mstatus = reap(module_pid);
-    module_failure = "the module did not exit within " +
-                     std::to_string(module_stop_limit.count()) + " s of SIGTERM";
+    module_failure = "the module did not exit within " + std::to_string(module_stop_limit.count()) +
+                     " s of SIGTERM";
   }
   ::close(pipe_fds[0]);
   if (WIFEXITED(*mstatus)) res.module_exit = WEXITSTATUS(*mstatus);
@@ -592,7 +603,8 @@ void campaign::summary(double wall) const {
   std::ostringstream t;
   t << '\n'
     << std::left << std::setw(7) << "verdict" << std::setw(static_cast<int>(name_width) + 2)
-    << "run" << std::setw(12) << "seed" << std::right << std::setw(8) << "time" << "  reason\n";
+    << "run" << std::setw(12) << "seed" << std::right << std::setw(8) << "time"
+    << "  reason\n";
   std::size_t passed = 0;
   std::size_t ran = 0;
   for (std::size_t i = 0; i < runs_.size(); ++i) {
@@ -649,13 +661,14 @@ void campaign::write_junit(double wall) const {
     const auto& res = results_[i];
     std::string name = r.name;
     if (o_.repeat > 1) name += " [repeat " + std::to_string(r.repeat) + "]";
-    x << "    <testcase name=\"" << attr(name) << "\" classname=\"quecsim.campaign."
-      << attr(r.name) << "\" time=\"" << std::setprecision(3) << res.seconds << "\">\n";
+    x << "    <testcase name=\"" << attr(name) << "\" classname=\"quecsim.campaign." << attr(r.name)
+      << "\" time=\"" << std::setprecision(3) << res.seconds << "\">\n";
     const std::string output = read_file(res.host_output);
     if (!res.passed) {
       std::string text = res.reason + "\nrun folder: " + res.dir.string() +
-                         "\ntranscript: " + res.transcript.string() + "\nseed: " +
-                         std::to_string(r.seed) + "\n\nlast lines of the transcript:\n" +
+                         "\ntranscript: " + res.transcript.string() +
+                         "\nseed: " + std::to_string(r.seed) +
+                         "\n\nlast lines of the transcript:\n" +
                          last_lines(read_file(res.transcript), tail_lines) +
                          "\nlast lines of the host's output:\n" + last_lines(output, tail_lines);
       x << "      <failure message=\"" << attr(res.reason) << "\" type=\""
@@ -727,7 +740,8 @@ void campaign::write_json(double wall) const {
 // ---- the command line ------------------------------------------------------------------------
 
 // Every pattern expanded, sorted and deduplicated; JSON Schema documents are left out.
-std::vector<std::pair<std::string, fault::scenario>> collect(const std::vector<std::string>& patterns) {
+std::vector<std::pair<std::string, fault::scenario>> collect(
+    const std::vector<std::string>& patterns) {
   std::set<std::string> files;
   for (const auto& p : patterns) {
     glob_t g{};
@@ -818,7 +832,8 @@ int run_campaign(int argc, char** argv) {
   app.add_option("--shard", o.shard,
                  "Run only share K of N: the runs whose index (from 0, over the sorted files "
                  "times repeats) mod N is K-1");
-  app.add_option("--repeat", o.repeat, "Run each scenario N times (the seed goes up by one each time)")
+  app.add_option("--repeat", o.repeat,
+                 "Run each scenario N times (the seed goes up by one each time)")
       ->check(CLI::Range(1u, 100000u));
   std::uint64_t seed = 0;
   auto* seed_option = app.add_option(
@@ -842,8 +857,9 @@ int run_campaign(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(cargv.size()), cargv.data());
   } catch (const CLI::CallForHelp& e) {
-    std::cout << app.help() << "\nUsage: quecsim campaign --scenarios PATTERN... [options] -- "
-                               "HOST COMMAND...\n";
+    std::cout << app.help()
+              << "\nUsage: quecsim campaign --scenarios PATTERN... [options] -- "
+                 "HOST COMMAND...\n";
     return exit_ok;
   } catch (const CLI::ParseError& e) {
     std::cerr << "quecsim campaign: " << e.what() << '\n';
@@ -856,10 +872,11 @@ int run_campaign(int argc, char** argv) {
           "missing the host command: put it after --, e.g. quecsim campaign --scenarios "
           "'scenarios/*.json' -- ./host.py");
     }
-    for (const auto& [flag, value] : {std::pair<std::string, std::string>{"--time-scale", time_scale},
-                                      {"--model", model},
-                                      {"--baud", baud},
-                                      {"--boot-delay", boot_delay}}) {
+    for (const auto& [flag, value] :
+         {std::pair<std::string, std::string>{"--time-scale", time_scale},
+          {"--model", model},
+          {"--baud", baud},
+          {"--boot-delay", boot_delay}}) {
       if (!value.empty()) {
         o.module_args.push_back(flag);
         o.module_args.push_back(value);

@@ -21,8 +21,8 @@
 #include <system_error>
 #include <vector>
 
-#include "control_backend.hpp"
 #include "campaign.hpp"
+#include "control_backend.hpp"
 #include "ctl.hpp"
 #include "quecsim/control/server.hpp"
 #include "quecsim/core/clock.hpp"
@@ -447,7 +447,8 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "ctl") return quecsim::sim::run_ctl(argc, argv);
-  if (argc > 1 && std::string_view(argv[1]) == "campaign") return quecsim::sim::run_campaign(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "campaign")
+    return quecsim::sim::run_campaign(argc, argv);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
