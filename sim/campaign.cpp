@@ -907,8 +907,8 @@ int run_campaign(int argc, char** argv) {
       if (r.index % shard_n == shard_k - 1) mine.push_back(r);
     }
     if (mine.empty()) {
-      std::cout << "quecsim campaign: shard " << o.shard << " has no run of the " << all.size()
-                << '\n';
+      std::cout << "quecsim campaign: shard " << o.shard << " takes none of the " << all.size()
+                << " runs\n";
     }
     const std::size_t total = all.size();
     campaign c(std::move(o), std::move(mine), total);
