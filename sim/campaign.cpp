@@ -271,14 +271,15 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
   return pid;
 }
 
-// Waits for `pid` until `deadline`; the wait status, or nothing when it is still running.
-std::optional<int> wait_until(pid_t pid, steady::time_point deadline) {
+// Waits for `pid` until `deadline` (or an interrupt of the campaign, when `interruptible`);
+// the wait status, or nothing when it is still running.
+std::optional<int> wait_until(pid_t pid, steady::time_point deadline, bool interruptible) {
   for (;;) {
     int status = 0;
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) return status;
     if (r < 0 && errno != EINTR) return 0;
-    if (steady::now() >= deadline || interrupted) return std::nullopt;
+    if (steady::now() >= deadline || (interruptible && interrupted)) return std::nullopt;
     std::this_thread::sleep_for(poll_step);
   }
 }
@@ -457,7 +458,7 @@ run_result campaign::execute(const run_spec& r) {
   if (host_pid > 0) {
     const auto deadline = start + std::chrono::duration_cast<steady::duration>(
                                       std::chrono::duration<double>(o_.timeout));
-    auto status = wait_until(host_pid, deadline);
+    auto status = wait_until(host_pid, deadline, true);
     if (!status) {
       res.timed_out = !interrupted;
       ::kill(-host_pid, SIGKILL);
@@ -478,7 +479,7 @@ run_result campaign::execute(const run_spec& r) {
   }
 
   ::kill(module_pid, SIGTERM);
-  auto mstatus = wait_until(module_pid, steady::now() + module_stop_limit);
+  auto mstatus = wait_until(module_pid, steady::now() + module_stop_limit, false);
   std::string module_failure;
   if (!mstatus) {
     ::kill(module_pid, SIGKILL);
@@ -602,7 +603,7 @@ void campaign::summary(double wall) const {
   for (const auto& r : runs_) name_width = std::max(name_width, r.id.size());
   std::ostringstream t;
   t << '\n'
-    << std::left << std::setw(7) << "verdict" << std::setw(static_cast<int>(name_width) + 2)
+    << std::left << std::setw(8) << "verdict" << std::setw(static_cast<int>(name_width) + 2)
     << "run" << std::setw(12) << "seed" << std::right << std::setw(8) << "time"
     << "  reason\n";
   std::size_t passed = 0;
@@ -612,10 +613,10 @@ void campaign::summary(double wall) const {
     ++ran;
     const auto& res = results_[i];
     if (res.passed) ++passed;
-    t << std::left << std::setw(7) << (res.passed ? "PASS" : "FAIL")
+    t << std::left << std::setw(8) << (res.passed ? "PASS" : "FAIL")
       << std::setw(static_cast<int>(name_width) + 2) << runs_[i].id << std::setw(12)
-      << runs_[i].seed << std::right << std::setw(6) << seconds_text(res.seconds) << " s  "
-      << res.reason << '\n';
+      << runs_[i].seed << std::right << std::setw(6) << seconds_text(res.seconds) << " s"
+      << (res.reason.empty() ? "" : "  " + res.reason) << '\n';
   }
   t << '\n'
     << ran << " run" << (ran == 1 ? "" : "s") << ": " << passed << " passed, " << ran - passed

@@ -151,7 +151,7 @@ class Runs(CampaignTestCase):
                                           "time": doc["summary"]["time"]})
         # The summary table names every run and its verdict.
         self.assertRegex(proc.stdout, r"FAIL\s+001-dns-failure\s+1\s+[\d.]+ s  the scenario's")
-        self.assertRegex(proc.stdout, r"PASS\s+002-jittery-link\s+17\s+[\d.]+ s  \n")
+        self.assertRegex(proc.stdout, r"PASS\s+002-jittery-link\s+17\s+[\d.]+ s\n")
         self.assertIn("2 runs: 1 passed, 1 failed in", proc.stdout)
 
     def test_a_failing_host_fails_the_run_with_its_output_in_the_report(self):
