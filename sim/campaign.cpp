@@ -145,9 +145,10 @@ std::string last_lines(const std::string& text, std::size_t n) {
   return text.substr(at, end - at) + "\n";
 }
 
-// Text safe inside an XML 1.0 document: markup escaped; bytes that are not UTF-8 or are
-// control characters XML forbids written as \xNN, so any host output fits.
-std::string xml_text(const std::string& in) {
+// Text safe inside an XML 1.0 document: markup escaped (quotes too in an attribute); bytes
+// that are not UTF-8 or are control characters XML forbids written as \xNN, so any host
+// output fits.
+std::string xml_text(const std::string& in, bool attribute = false) {
   std::string out;
   out.reserve(in.size());
   const auto hex = [&out](unsigned char c) {
@@ -170,10 +171,10 @@ std::string xml_text(const std::string& in) {
           out += "&gt;";
           break;
         case '"':
-          out += "&quot;";
+          out += attribute ? "&quot;" : "\"";
           break;
         case '\'':
-          out += "&apos;";
+          out += attribute ? "&apos;" : "'";
           break;
         default:
           if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
@@ -634,7 +635,7 @@ void campaign::write_junit(double wall) const {
     ++tests;
     if (!results_[i].passed) ++failures;
   }
-  const auto attr = [](const std::string& s) { return xml_text(s); };
+  const auto attr = [](const std::string& s) { return xml_text(s, true); };
   std::ostringstream x;
   char host[256] = "localhost";
   ::gethostname(host, sizeof host - 1);
