@@ -251,7 +251,7 @@ class Robust:
             raise HostError("%s: the module calls a value of mine illegal (-10)" % what)
         if code <= -500 and code not in (-530, -532):
             raise Refused("%s: the server refused (%d)" % (what, code))
-        if code in (-3,):
+        if code == -3:
             self.wait(0.5)  # another command still runs: wait for it, then check the session
         raise Transient("%s gave %d" % (what, code))
 
@@ -414,7 +414,7 @@ def main():
     deferred = None
     try:
         host.power_up()
-        for attempt in range(3):
+        for _ in range(3):
             try:
                 host.set_up()
                 host.write_report()
