@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "campaign.hpp"
 #include "ctl.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
@@ -253,6 +254,8 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "ctl") return quecsim::sim::run_ctl(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "campaign")
+    return quecsim::sim::run_campaign(argc, argv);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -1,0 +1,76 @@
+"""Helpers for the campaign tests: run `quecsim campaign` to completion in a private folder and
+read its reports back."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+from harness import quecsim_binary
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+SCENARIOS = os.path.join(ROOT, "scenarios")
+LIBRARY = os.path.join(SCENARIOS, "*.json")
+HOSTS = os.path.join(ROOT, "hosts")
+SCHEMA = os.path.join(ROOT, "tests", "campaign", "junit.xsd")
+FACTOR = float(os.environ.get("QUECSIM_TIMEOUT_FACTOR", "1"))
+PYTHON = "/usr/bin/python3"
+
+
+def shipped():
+    """The names of the shipped scenarios, sorted as the campaign sorts their files."""
+    return [f[:-5] for f in sorted(os.listdir(SCENARIOS))
+            if f.endswith(".json") and f != "schema.json"]
+
+
+class CampaignTestCase(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="quecsim-campaign-")
+        if not os.environ.get("QUECSIM_KEEP_TMP"):
+            self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def campaign(self, *args, host=None, out="out", junit=True, report=True, timeout=600):
+        """Runs `quecsim campaign ARGS -- HOST` and returns (CompletedProcess, JSON report or
+        None, JUnit path or None)."""
+        command = [quecsim_binary(), "campaign", *[str(a) for a in args],
+                   "--out", os.path.join(self.dir, out)]
+        junit_path = os.path.join(self.dir, out + ".xml") if junit else None
+        json_path = os.path.join(self.dir, out + ".json") if report else None
+        if junit_path:
+            command += ["--junit", junit_path]
+        if json_path:
+            command += ["--json", json_path]
+        if host is not None:
+            command += ["--", *host]
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=self.dir,
+                              timeout=timeout * FACTOR, check=False)
+        doc = None
+        if json_path and os.path.exists(json_path):
+            with open(json_path) as f:
+                doc = json.load(f)
+        return proc, doc, junit_path
+
+    def verdicts(self, doc):
+        """{scenario: verdict} of a JSON report."""
+        return {r["scenario"]: r["verdict"] for r in doc["runs"]}
+
+    def assert_junit_valid(self, path, doc):
+        """The report validates against the JUnit schema, and its counts are the JSON's."""
+        check = subprocess.run(["xmllint", "--noout", "--schema", SCHEMA, path],
+                               capture_output=True, text=True, check=False)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        suite = ET.parse(path).getroot().find("testsuite")
+        cases = suite.findall("testcase")
+        failed = [c for c in cases if c.find("failure") is not None]
+        self.assertEqual(int(suite.get("tests")), len(doc["runs"]))
+        self.assertEqual(len(cases), len(doc["runs"]))
+        self.assertEqual(int(suite.get("failures")), doc["summary"]["failed"])
+        self.assertEqual(len(failed), doc["summary"]["failed"])
+        self.assertEqual(sorted(c.get("name") for c in failed),
+                         sorted(r["scenario"] for r in doc["runs"] if r["verdict"] == "fail"))
+        return suite
