@@ -540,8 +540,9 @@ int replay(const settings& s) {
       } else if (r.event == "state") {
         module.open(pty);  // the host's first open powers the module up
       } else {
-        const json reply = control_request(
-            control, {{"op", "apply"}, {"action", fault.value("params", json::object())}});
+        json action = fault.value("params", json::object());
+        if (!action.contains("action")) action["action"] = fault.value("action", "");
+        const json reply = control_request(control, {{"op", "apply"}, {"action", action}});
         if (!reply.value("ok", false)) {
           std::cout << "quecsim replay: " << s.transcript << ":" << r.line
                     << ": divergence: the live fault could not be applied again: "

@@ -39,14 +39,14 @@ main { flex: 1; display: flex; min-height: 0; }
 .row.warning { background: #fff4c2; }
 .row.warning .lane-event { color: #7a5800; font-weight: 700; }
 .row.span { background: #e3effd; }
-.row.span .spanned { grid-column: 3 / 5; color: #0b3d91; font-weight: 600; }
+.row.span .spanned { grid-column: 3 / 7; color: #0b3d91; font-weight: 600; }
 .row.sel { outline: 2px solid #1a73e8; outline-offset: -2px; }
-aside { width: 420px; border-left: 1px solid #b8c2d0; display: flex; flex-direction: column;
+aside { width: 540px; border-left: 1px solid #b8c2d0; display: flex; flex-direction: column;
         min-height: 0; }
 aside h2 { font-size: 13px; margin: 0; padding: 6px 10px; background: #e9edf3; }
 #detail { flex: 1.4; overflow: auto; padding: 6px 10px; }
 #meta { margin-bottom: 6px; }
-#hex { font: var(--font); margin: 0; white-space: pre; }
+#hex { font: 11px/15px ui-monospace, "DejaVu Sans Mono", monospace; margin: 0; white-space: pre; }
 #marks { flex: 1; overflow: auto; padding: 4px 10px; font: var(--font); }
 #marks div { cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 #marks .fault { color: #b3261e; }
@@ -147,7 +147,7 @@ function render() {
     div.appendChild(cell("t", r[1].toFixed(3)));
     if (r[2] === SPAN) {
       div.appendChild(cell("spanned", spanText(r)));
-      for (let c = 5; c <= 7; c++) div.appendChild(cell("", ""));
+      div.appendChild(cell("", ""));
     } else {
       const col = COLUMN[r[2]];
       for (let c = 2; c <= 6; c++) {

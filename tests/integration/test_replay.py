@@ -23,8 +23,8 @@ REPRESENTATIVE = ["test_basic_commands", "test_general_commands", "test_power_up
                   "test_scenarios", "test_control_faults", "test_transcript"]
 
 
-def replay(path, *args):
-    return run_quecsim("replay", path, "--timeout", str(TIMEOUT), *args, timeout=120 * TIMEOUT / 5)
+def replay(path, wait=TIMEOUT):
+    return run_quecsim("replay", path, "--timeout", str(wait), timeout=120 * TIMEOUT / 5)
 
 
 def read_lines(path):
@@ -88,7 +88,7 @@ class Replay(FtpTestCase):
         lines.insert(last_tx, json.dumps(dict(record, data="\r\nEXTRA\r\n")).encode())
         edited = os.path.join(self.root, "longer.jsonl")
         write_lines(edited, lines)
-        done = replay(edited, "--timeout", "0.5")
+        done = replay(edited, wait=0.5)
         self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
         self.assertRegex(done.stdout, r"^quecsim replay: %s:%d: divergence \(tx, t [0-9.]+ s\): "
                          r"the module sent 0 of 9 bytes within 0.5" % (edited, last_tx + 1))

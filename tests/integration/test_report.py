@@ -31,7 +31,8 @@ def chromium(page, *flags, fragment=""):
 
 
 def text_of(dom):
-    """The DOM's text, tags dropped and entities decoded."""
+    """The text the page shows: tags, scripts and styles dropped, entities decoded."""
+    dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
     return html.unescape(re.sub(r"<[^>]*>", " ", dom))
 
 
@@ -70,10 +71,8 @@ class Report(FtpTestCase):
             self.assertIn("<span>%s</span>" % lane, dom)
         self.assertIn("AT+CSQ\\r", text)                 # a command, in the host lane
         self.assertIn("+CSQ: 5,0", text)                 # an answer, in the module lane
-        # The download collapsed: CONNECT and the 1587 bytes in one row.
-        self.assertIn("data mode: %d bytes to host" % (len("\r\nCONNECT\r\n") + 1587), text)
-        self.assertIn("data mode: 11 bytes to host, 600 bytes from host", text)
-        self.assertRegex(dom, r'class="row grid fault"[^>]*>.*?FAULT \{')
+        self.assertIn("220 quecsim-ftpd ready.", text)   # the FTP server's lane
+        self.assertRegex(dom, r'class="row grid fault"[^>]*>.*?FAULT \{"action":"signal"')
         self.assertRegex(dom, r'class="row grid warning"[^>]*>.*?command line ended by LF alone')
         self.assertIn("Faults and warnings (2)", text)
         self.assertIn("%d records" % len(records), text)
@@ -92,10 +91,20 @@ class Report(FtpTestCase):
                          r"tx from uart")
 
     @unittest.skipUnless(CHROMIUM, "chromium is not installed (scripts/install-deps)")
-    def test_the_screenshot_is_made(self):
+    def test_data_mode_is_one_row_with_its_byte_counts_and_a_screenshot_shows_it(self):
         records, page = self.make_report()
-        line = next(n for n, r in enumerate(records, 1)
-                    if r["event"] == "state" and r["data"] == "data")
+        spans = [n for n, r in enumerate(records, 1)
+                 if r["event"] == "state" and r["source"] == "uart" and r["data"] == "data"]
+        self.assertEqual(len(spans), 2)
+        text = text_of(chromium(page, "--dump-dom", fragment="#line=%d" % spans[0]))
+        # The download collapsed: CONNECT and the 1587 bytes in one row; the upload likewise.
+        self.assertIn("data mode: %d bytes to host (lines %d" % (11 + 1587, spans[0]), text)
+        self.assertIn("data mode: 11 bytes to host, 600 bytes from host (lines %d" % spans[1],
+                      text)
+        self.assertIn("data mode, 1598 bytes to host in 2 chunks, 0 bytes from host", text)
+        self.assertIn("to host, first 256 bytes:\n00000000  0d 0a 43 4f 4e 4e 45 43  54 0d 0a",
+                      text)
+        line = spans[0]
         shot = os.path.join(OUTPUT, "report.png")
         if os.path.exists(shot):
             os.remove(shot)
@@ -124,9 +133,12 @@ class ReportErrors(unittest.TestCase):
             b"[1,2]\n": "not a JSON object",
             b'{"t":0.1,"module":0,"event":"rx","source":"uart"}\n': 'no "data"',
             b'{"t":"x","module":0,"event":"rx","source":"uart","data":""}\n': '"t" is not a number',
+            b'{"t":0.1,"module":0.5,"event":"rx","source":"uart","data":""}\n':
+                '"module" is not an integer',
             b'{"t":0.1,"module":0,"event":"rx","source":"uart","data":"\\u0100"}\n':
-                "above U+00FF",
-            b'{"t":0.1,"module":0,"event":"rx","source":"uart","data":""}': "no line end",
+                '"data" holds a character above U+00FF (not bytes)',
+            b'{"t":0.1,"module":0,"event":"rx","source":"uart","data":""}':
+                "the last line has no line end (a cut file?)",
         }
         for bad, message in cases.items():
             with self.subTest(bad=bad):
@@ -134,10 +146,7 @@ class ReportErrors(unittest.TestCase):
                 out = os.path.join(OUTPUT, "bad.html")
                 done = run_quecsim("report", path, "-o", out)
                 self.assertEqual(done.returncode, 2, done.stderr)
-                self.assertEqual(done.stderr, "quecsim report: %s:3: %s\n"
-                                 % (path, message) if message != "no line end" else
-                                 "quecsim report: %s:3: the last line has no line end "
-                                 "(a cut file?)\n" % path)
+                self.assertEqual(done.stderr, "quecsim report: %s:3: %s\n" % (path, message))
                 self.assertFalse(os.path.exists(out))
 
     def test_a_missing_file_or_flag_is_a_usage_error(self):
