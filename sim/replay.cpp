@@ -20,7 +20,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <strings.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstring>
@@ -70,6 +73,7 @@ double seconds(steady::duration d) {
 
 struct loaded {
   json config;
+  double config_t = 0;                     // when the module recorded its configuration
   std::vector<transcript_record> records;  // everything after the config record
 };
 
@@ -86,6 +90,7 @@ loaded load(const std::string& path) {
                        "that did not record its configuration, or is not one)");
   }
   l.config = json::parse(r.data, nullptr, false);
+  l.config_t = r.t;
   if (l.config.is_discarded() || !l.config.is_object()) {
     throw transcript_error(path + ":1: the config record's data is not a JSON object");
   }
@@ -128,18 +133,25 @@ void build_ftp_script(const std::vector<transcript_record>& records, std::vector
   std::optional<std::size_t> download;  // step index of the running download command
   std::uint64_t down_bytes = 0;
   std::string span_tx;
-  bool in_data_mode = false, span_seen = false;
+  bool in_data_mode = false, span_seen = false, collecting = false;
   auto finish = [&] {
     if (!download) return;
-    std::string content = span_tx.size() >= down_bytes ? span_tx.substr(span_tx.size() - down_bytes)
-                                                       : std::string(down_bytes, '\0');
+    // The data follows the CONNECT result (verbose or numeric); what the module did not pass
+    // on (a transfer to its storage, or cut short) is zeros.
+    std::string content = span_tx;
+    if (content.rfind("\r\nCONNECT\r\n", 0) == 0) {
+      content.erase(0, 11);
+    } else if (content.rfind("1\r", 0) == 0) {
+      content.erase(0, 2);
+    }
+    content.resize(down_bytes, '\0');
     downloads[*download] = std::move(content);
     download.reset();
   };
   for (const auto& r : records) {
     if (r.event == "ftp_tx") {
       finish();
-      steps.push_back({ftp_step::command, r.data, r.line});
+      steps.push_back({ftp_step::command, r.data, r.line, r.t});
       std::string verb;
       for (const char c : r.data) {
         if (c == ' ') break;
@@ -149,53 +161,65 @@ void build_ftp_script(const std::vector<transcript_record>& records, std::vector
         download = steps.size() - 1;
         down_bytes = 0;
         span_tx.clear();
-        span_seen = false;
+        span_seen = collecting = false;
       }
     } else if (r.event == "ftp_rx") {
-      steps.push_back({ftp_step::reply, r.data, r.line});
+      steps.push_back({ftp_step::reply, r.data, r.line, r.t});
     } else if (r.event == "info" && r.source == "net" && r.data.rfind("connect ", 0) == 0 &&
                r.data.find(" -> ") != std::string::npos) {
       finish();
-      steps.push_back({ftp_step::open, r.data, r.line});
+      steps.push_back({ftp_step::open, r.data, r.line, r.t});
+    } else if (r.event == "info" && r.source == "net" && r.data.rfind("connect to ", 0) == 0 &&
+               r.data.find(" failed") != std::string::npos && !steps.empty() &&
+               steps.back().what == ftp_step::open) {
+      steps.pop_back();  // the connect was refused: no conversation follows
     } else if (r.event == "info" && r.source == "ftp" &&
                r.data.rfind("control connection: ", 0) == 0) {
-      steps.push_back({ftp_step::closed, r.data, r.line});
+      steps.push_back({ftp_step::closed, r.data, r.line, r.t});
     } else if (r.event == "data" && download && r.data.rfind("down ", 0) == 0) {
       down_bytes += std::stoull(r.data.substr(5));
     } else if (r.event == "state" && r.source == "uart") {
       if (r.data == "data" && download && !span_seen) {
         in_data_mode = true;
+        collecting = true;
         span_seen = true;
       } else if (r.data == "command") {
-        in_data_mode = false;
+        in_data_mode = false;  // what was on its way still follows, before the host speaks
       }
-    } else if (r.event == "tx" && in_data_mode && download) {
+    } else if (r.event == "state" && r.source == "module") {
+      // A restart or power-down ends data mode too; the data on its way still follows.
+      in_data_mode = false;
+    } else if (r.event == "rx" && !in_data_mode) {
+      collecting = false;  // the host speaks again: the data is all out
+    } else if (r.event == "tx" && collecting && download) {
       span_tx += r.data;
     }
   }
   finish();
 }
 
-// Host names the host side gave AT+QFTPOPEN, in its bytes.
-std::vector<std::string> opened_hosts(const std::vector<transcript_record>& records) {
-  std::string rx;
-  for (const auto& r : records) {
-    if (r.event == "rx") rx += r.data;
-  }
-  std::string upper = rx;
-  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+// Host names the module reached a server under ("connect NAME:PORT -> ADDR:PORT"): those go
+// to the recorded server; names it failed to reach keep the original flags, and fail again.
+std::vector<std::string> connected_hosts(const std::vector<transcript_record>& records) {
   std::vector<std::string> names;
-  for (auto at = upper.find("QFTPOPEN="); at != std::string::npos;
-       at = upper.find("QFTPOPEN=", at + 1)) {
-    auto open = rx.find_first_not_of(' ', at + 9);
-    if (open == std::string::npos || rx[open] != '"') continue;
-    const auto close = rx.find('"', open + 1);
-    if (close == std::string::npos) continue;
-    std::string name = rx.substr(open + 1, close - open - 1);
-    if (!name.empty() && name.find_first_of("=\r\n") == std::string::npos &&
-        std::find(names.begin(), names.end(), name) == names.end()) {
-      names.push_back(name);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    if (r.event != "info" || r.source != "net" || r.data.rfind("connect ", 0) != 0) continue;
+    // "connect to ADDR failed: ..." right after it: the name led nowhere.
+    bool failed = false;
+    for (std::size_t j = i + 1; j < records.size(); ++j) {
+      const auto& n = records[j];
+      if (n.event != "info" || n.source != "net") continue;
+      failed = n.data.rfind("connect to ", 0) == 0 && n.data.find(" failed") != std::string::npos;
+      break;
     }
+    if (failed) continue;
+    const auto arrow = r.data.find(" -> ");
+    if (arrow == std::string::npos) continue;
+    const auto colon = r.data.rfind(':', arrow);
+    if (colon == std::string::npos || colon < 8) continue;
+    std::string name = r.data.substr(8, colon - 8);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
   return names;
 }
@@ -393,28 +417,21 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
   const std::string resolve = c.value("resolve", "");
   std::vector<std::string> host_flags = c.value("hosts", std::vector<std::string>{});
   if (ftp_port) {
-    // Every name the module would have reached goes to the recorded server instead: all of
-    // them in embedded and system mode, the mapped ones and IP literals in map mode.
-    const bool map_only = resolve == "map" || (resolve.empty() && !embedded);
-    std::vector<std::string> mapped;
-    for (const auto& h : host_flags) mapped.push_back(h.substr(0, h.find('=')));
-    host_flags.clear();
-    for (const auto& name : hosts) {
-      const bool literal = name.find_first_not_of("0123456789.") == std::string::npos;
-      const bool known = std::any_of(mapped.begin(), mapped.end(), [&](const std::string& m) {
-        return strcasecmp(m.c_str(), name.c_str()) == 0;
-      });
-      if (!map_only || literal || known) {
-        host_flags.push_back(name + "=127.0.0.1:" + std::to_string(*ftp_port));
-      }
-    }
-    for (const auto& m : mapped) {
-      if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) {
-            return strcasecmp(m.c_str(), h.c_str()) == 0;
+    // Every name the module reached goes to the recorded server instead; the others keep
+    // their --host entries and, in map mode, fail as they did.
+    std::vector<std::string> flags;
+    for (const auto& h : host_flags) {
+      const auto name = h.substr(0, h.find('='));
+      if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& n) {
+            return strcasecmp(n.c_str(), name.c_str()) == 0;
           })) {
-        host_flags.push_back(m + "=127.0.0.1:" + std::to_string(*ftp_port));
+        flags.push_back(h);
       }
     }
+    for (const auto& name : hosts) {
+      flags.push_back(name + "=127.0.0.1:" + std::to_string(*ftp_port));
+    }
+    host_flags = flags;
     a.insert(a.end(), {"--resolve", "map"});
   } else if (!resolve.empty()) {
     a.insert(a.end(), {"--resolve", resolve});
@@ -462,7 +479,7 @@ int replay(const settings& s) {
     }
   } stop_io{io, io_thread};
 
-  child_module module(module_argv(l.config, dir, ftp_port, opened_hosts(records), s), dir);
+  child_module module(module_argv(l.config, dir, ftp_port, connected_hosts(records), s), dir);
   const json ready = module.ready(s.timeout * 2);
   const std::string pty = ready.value("pty", "");
   const std::string control = ready.value("control", "");
@@ -472,8 +489,10 @@ int replay(const settings& s) {
   // The module's answers, concatenated, and where each tx record starts in them.
   std::string received;
   std::size_t expected_end = 0;  // bytes of tx matched so far
+  // The module is ready a little after it recorded its configuration: counting from there
+  // sends nothing earlier, in the module's time, than the host did.
   auto synced_at = steady::now();
-  double synced_t = 0;
+  double synced_t = l.config_t;
   std::size_t tx_records = 0, rx_records = 0, faults_applied = 0;
   std::uint64_t tx_bytes = 0;
 

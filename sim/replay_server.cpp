@@ -1,9 +1,11 @@
 #include "replay_server.hpp"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 
 namespace quecsim::sim {
@@ -31,7 +33,8 @@ replay_server::replay_server(asio::io_context& io, std::vector<ftp_step> steps,
       steps_(std::move(steps)),
       downloads_(std::move(downloads)),
       control_acceptor_(io),
-      data_acceptor_(io) {}
+      data_acceptor_(io),
+      close_timer_(io) {}
 
 std::uint16_t replay_server::start() {
   const tcp::endpoint any(asio::ip::make_address("127.0.0.1"), 0);
@@ -47,11 +50,17 @@ void replay_server::accept_control() {
   control_acceptor_.async_accept(*s, [this, s](error_code ec) {
     if (ec) return;
     close_control();
+    close_timer_.cancel();
     control_ = s;
     control_in_.clear();
     control_out_.clear();
     writing_ = false;
     close_after_write_ = false;
+    // A new connection ends the previous conversation: what is left of it was not said.
+    while (cursor_ < steps_.size() && steps_[cursor_].what != ftp_step::open) ++cursor_;
+    blocked_ = false;
+    transfer_ = transfer::none;
+    on_data_ = nullptr;
     ++accepted_;
     read_control(s);
     advance();
@@ -138,10 +147,22 @@ void replay_server::advance() {
         break;
       case ftp_step::command:
         return;  // the module speaks next
-      case ftp_step::closed:
+      case ftp_step::closed: {
+        // The server ended it (end of file, reset): so does this one, as long after its last
+        // word as it did. Otherwise the module ended it, and its read sees that.
+        const bool by_server = step.text.find("End of file") != std::string::npos ||
+                               step.text.find("reset by peer") != std::string::npos;
+        if (!by_server) return;
         ++cursor_;
-        close_control();
+        const double gap = cursor_ >= 2 ? step.t - steps_[cursor_ - 2].t : 0.0;
+        auto s = control_;
+        close_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(std::max(0.0, gap))));
+        close_timer_.async_wait([this, s](error_code ec) {
+          if (!ec && s == control_) close_control();
+        });
         return;
+      }
       case ftp_step::reply: {
         ++cursor_;
         const char kind = step.text.empty() ? '0' : step.text[0];
@@ -151,7 +172,16 @@ void replay_server::advance() {
           if (transfer_ == transfer::download) {
             with_data([this] { serve_download(); });
           } else {
-            with_data([this] { drain_upload(); });
+            // A server that failed the upload (426, 451, ...) ended its data connection early:
+            // so does this one, at the first bytes, with a reset.
+            bool fails = false;
+            for (auto i = cursor_; i < steps_.size() && steps_[i].what == ftp_step::reply; ++i) {
+              if (!steps_[i].text.empty() && steps_[i].text[0] != '1') {
+                fails = steps_[i].text[0] >= '4';
+                break;
+              }
+            }
+            with_data([this, fails] { drain_upload(fails); });
           }
           return;
         }
@@ -215,11 +245,17 @@ void replay_server::serve_download() {
   });
 }
 
-void replay_server::drain_upload() {
+void replay_server::drain_upload(bool abort) {
   auto s = data_;
   auto buf = std::make_shared<std::array<char, 65536>>();
-  s->async_read_some(asio::buffer(*buf), [this, s, buf](error_code ec, std::size_t) {
-    if (!ec) return drain_upload();
+  s->async_read_some(asio::buffer(*buf), [this, s, buf, abort](error_code ec, std::size_t) {
+    if (!ec && !abort) return drain_upload(false);
+    if (!ec && s == data_) {
+      error_code ignored;
+      s->set_option(tcp::socket::linger(true, 0), ignored);
+      s->close(ignored);
+      data_.reset();
+    }
     if (s == data_) close_data();
     blocked_ = false;
     advance();

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -23,6 +24,7 @@ struct ftp_step {
   kind what = command;
   std::string text;
   std::size_t line = 0;  ///< the transcript line, for messages
+  double t = 0;          ///< when it happened, in the transcript's seconds
 };
 
 /// The recorded FTP server, played back: it answers each control line the module sends with
@@ -57,7 +59,7 @@ class replay_server {
   void with_data(std::function<void()> fn);
   void data_ready(socket_ptr s);
   void serve_download();
-  void drain_upload();
+  void drain_upload(bool abort);
   void close_data();
   void close_control();
 
@@ -66,6 +68,7 @@ class replay_server {
   std::map<std::size_t, std::string> downloads_;
   boost::asio::ip::tcp::acceptor control_acceptor_;
   boost::asio::ip::tcp::acceptor data_acceptor_;
+  boost::asio::steady_timer close_timer_;
   socket_ptr control_;
   socket_ptr data_;
   std::string control_in_;
