@@ -232,8 +232,9 @@ class Quecsim:
 
     def _replay(self):
         """QUECSIM_REPLAY=1: replays the ended run's transcript with `quecsim replay` and fails
-        on a divergence. A transcript that cannot be replayed is not a failure; with
-        QUECSIM_REPLAY_LOG=FILE each outcome is appended to FILE as one JSON line."""
+        on a divergence; a transcript that cannot be replayed is not a failure. With
+        QUECSIM_REPLAY_LOG=FILE each outcome is appended to FILE as one JSON line instead, for
+        the caller to judge."""
         path, self.transcript_path = self.transcript_path, None  # once per run
         if self.proc is None or not path or not os.path.exists(path) or not os.path.getsize(path):
             return
@@ -245,7 +246,7 @@ class Quecsim:
                 f.write(json.dumps({"test": getattr(self, "test_id", ""),
                                     "argv": self.argv, "code": done.returncode,
                                     "out": done.stdout + done.stderr}) + "\n")
-        if done.returncode not in (0, 3):
+        elif done.returncode not in (0, 3):
             raise AssertionError("quecsim replay %s: exit %d\n%s%s"
                                  % (path, done.returncode, done.stdout, done.stderr))
 
