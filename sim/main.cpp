@@ -9,8 +9,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,8 @@
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/station/station.hpp"
+#include "replay.hpp"
+#include "report.hpp"
 
 namespace {
 
@@ -74,12 +78,65 @@ void apply_scenario_settings(const std::vector<quecsim::fault::scenario>& scenar
   }
 }
 
+// Passwords never reach the transcript, not even inside a scenario's server users.
+void mask_passwords(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto& [key, value] : j.items()) {
+      if (key == "password" && value.is_string()) {
+        value = "****";
+      } else {
+        mask_passwords(value);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& value : j) mask_passwords(value);
+  }
+}
+
+// The transcript's first record: what `quecsim replay` needs to rebuild the same module,
+// scenarios and profile file included, so a transcript replays without the files.
+nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
+  const auto read_json = [](const std::string& file) {
+    std::ifstream in(file);
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    return doc.is_discarded() ? nlohmann::json() : doc;
+  };
+  nlohmann::json c{
+      {"format", 1},
+      {"model", o.model},
+      {"imei", o.imei},
+      {"baud", o.baud},
+      {"autobaud", o.autobaud},
+      {"time_scale", o.time_scale},
+      {"latency_ms", o.latency_ms},
+      {"bandwidth", o.bandwidth},
+      {"power_up_lines", !o.no_power_up_lines},
+      {"power_up_at_start", o.power_up_at_start},
+      {"boot_delay_ms", o.boot_delay_ms ? nlohmann::json(*o.boot_delay_ms) : nlohmann::json()},
+      {"seed", seed},
+      {"embedded_ftp", !o.no_embedded_ftp},
+      {"resolve", o.resolve},
+      {"hosts", o.hosts},
+      {"scenarios", nlohmann::json::array()}};
+  if (o.model.find('/') != std::string::npos ||
+      (o.model.size() > 5 && o.model.substr(o.model.size() - 5) == ".json")) {
+    c["model_profile"] = read_json(o.model);
+  }
+  for (const auto& file : o.scenarios) {
+    auto doc = read_json(file);
+    mask_passwords(doc);
+    c["scenarios"].push_back({{"file", file}, {"json", doc}});
+  }
+  return c;
+}
+
 // The station's options: the command line without what only the command line has.
 quecsim::station_options station_options(const cli_options& o, std::uint64_t seed) {
   quecsim::station_options so;
   so.link = o.link;
   so.control = o.control;
   so.transcript = o.transcript;
+  if (!o.transcript.empty()) so.transcript_config = config_record(o, seed).dump();
   so.baud = o.baud;
   so.model = o.model;
   so.power_up_lines = !o.no_power_up_lines;
@@ -256,6 +313,12 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "ctl") return quecsim::sim::run_ctl(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "campaign")
     return quecsim::sim::run_campaign(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "report") {
+    return quecsim::sim::run_report(argc, argv);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "replay") {
+    return quecsim::sim::run_replay(argc, argv);
+  }
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -404,7 +404,15 @@ std::string injector::apply(const action& a, const std::string& origin) {
                          "\" acts through the embedded FTP server, which is not running");
   }
   const std::string did = act(a);
-  publish(origin, "live", a, did);
+  // A live action's record carries the action itself, so a replay can apply it again at the
+  // same point; a scenario's actions come back with the scenario.
+  ++fired_;
+  const json record{{"scenario", origin},
+                    {"event", "live"},
+                    {"action", a.name},
+                    {"did", did},
+                    {"params", a.params}};
+  bus_.publish({events::kind::fault, module_, "fault", record.dump()});
   return did;
 }
 

@@ -90,6 +90,9 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   if (!opts_.transcript.empty()) {
     record_ = std::make_unique<transcript>(opts_.transcript, clk);
     record_->attach(bus_);
+    if (!opts_.transcript_config.empty()) {
+      bus_.publish({events::kind::info, id_, "config", opts_.transcript_config});
+    }
   }
 
   pty_ = std::make_unique<serial::pty>();

@@ -131,6 +131,8 @@ class Quecsim:
             command += ["--baud", str(baud)]
         if boot_delay is not None:
             command += ["--boot-delay", str(boot_delay)]
+        if not transcript and os.environ.get("QUECSIM_REPLAY"):
+            transcript = True  # every run is replayed: each needs its transcript
         if transcript:
             self.transcript_path = (os.path.join(self._tmp, "transcript.jsonl")
                                     if transcript is True else str(transcript))
@@ -222,7 +224,31 @@ class Quecsim:
             self.proc.wait()
         if self.proc is not None and self.proc.stdout and not self.proc.stdout.closed:
             self.proc.stdout.close()
-        self._cleanup_files()
+        try:
+            if os.environ.get("QUECSIM_REPLAY"):
+                self._replay()
+        finally:
+            self._cleanup_files()
+
+    def _replay(self):
+        """QUECSIM_REPLAY=1: replays the ended run's transcript with `quecsim replay` and fails
+        on a divergence; a transcript that cannot be replayed is not a failure. With
+        QUECSIM_REPLAY_LOG=FILE each outcome is appended to FILE as one JSON line instead, for
+        the caller to judge."""
+        path, self.transcript_path = self.transcript_path, None  # once per run
+        if self.proc is None or not path or not os.path.exists(path) or not os.path.getsize(path):
+            return
+        done = subprocess.run([quecsim_binary(), "replay", path, "--timeout", str(TIMEOUT)],
+                              capture_output=True, text=True, timeout=600, check=False)
+        log = os.environ.get("QUECSIM_REPLAY_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write(json.dumps({"test": getattr(self, "test_id", ""),
+                                    "argv": self.argv, "code": done.returncode,
+                                    "out": done.stdout + done.stderr}) + "\n")
+        elif done.returncode not in (0, 3):
+            raise AssertionError("quecsim replay %s: exit %d\n%s%s"
+                                 % (path, done.returncode, done.stdout, done.stderr))
 
     def _cleanup_files(self):
         if self._stderr and not self._stderr.closed:
@@ -393,6 +419,7 @@ class QuecsimTestCase(unittest.TestCase):
 
     def start(self, *args, **kwargs):
         sim = Quecsim(*args, **kwargs)
+        sim.test_id = self.id()  # names the run in a QUECSIM_REPLAY_LOG
         self.addCleanup(_finish, sim)
         return sim
 

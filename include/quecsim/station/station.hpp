@@ -62,6 +62,9 @@ struct station_options {
   std::string link;           ///< --link: a symlink made to the pty (removed at the end)
   std::string control;        ///< --control: the control socket; empty: the link + ".ctl", if any
   std::string transcript;     ///< --transcript: a JSON Lines file of every event; empty: none
+  /// The transcript's first record (source "config"): what `quecsim replay` needs to rebuild
+  /// the same module. Empty: none.
+  std::string transcript_config;
   unsigned baud = 115200;     ///< --baud: UART pacing in bits/s (0: no pacing)
   std::string model = "M95";  ///< --model: a profile name or a profile file
   /// Folders searched for a model name's profile before the standard ones (the installed

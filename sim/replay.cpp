@@ -1,0 +1,623 @@
+// quecsim replay: a transcript's host side played against a fresh module.
+//
+//   transcript ──▶ config record ──▶ quecsim (child, same flags) ◀──pty── host side (this thread)
+//                  ftp_tx/ftp_rx ──▶ replay_server (io thread) ◀──TCP── the child's FTP client
+//
+// The host side walks the records in order: an rx record is sent once every tx record before
+// it has been matched and at least the recorded time since the previous such point has passed
+// (guard times, timeouts and boot delays depend on it); a tx record is matched byte for byte
+// against what the module sends; a live fault is applied through the child's control socket.
+
+#include "replay.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <strings.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "replay_server.hpp"
+#include "transcript_reader.hpp"
+
+extern char** environ;
+
+namespace quecsim::sim {
+
+namespace {
+
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+constexpr int exit_ok = 0;
+constexpr int exit_diverged = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_unreplayable = 3;
+constexpr int exit_start = 4;
+
+// The transcript cannot be replayed (not a divergence): exit 3 with the reason.
+struct unreplayable : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+// The module to replay against could not be started: exit 4.
+struct start_failure : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+
+std::string quoted(const std::string& bytes) {
+  return "\"" + escape_bytes(bytes) + "\"";
+}
+
+double seconds(steady::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// ---- the transcript as replay needs it ----------------------------------------------------
+
+struct loaded {
+  json config;
+  double config_t = 0;                     // when the module recorded its configuration
+  std::vector<transcript_record> records;  // everything after the config record
+};
+
+loaded load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw transcript_error("cannot read " + path);
+  transcript_reader reader(in, path);
+  loaded l;
+  transcript_record r;
+  if (!reader.next(r)) throw unreplayable(path + ": empty: nothing to replay");
+  if (r.event != "info" || r.source != "config") {
+    throw unreplayable(path +
+                       ":1: no config record (the transcript was written by a quecsim "
+                       "that did not record its configuration, or is not one)");
+  }
+  l.config = json::parse(r.data, nullptr, false);
+  l.config_t = r.t;
+  if (l.config.is_discarded() || !l.config.is_object()) {
+    throw transcript_error(path + ":1: the config record's data is not a JSON object");
+  }
+  std::size_t scenarios_loaded = 0;
+  const std::size_t scenarios_given =
+      l.config.contains("scenarios") ? l.config["scenarios"].size() : 0;
+  while (reader.next(r)) {
+    const auto where = path + ":" + std::to_string(r.line) + ": ";
+    if (r.module != 0) {
+      throw unreplayable(where + "a record of module " + std::to_string(r.module) +
+                         ": replay rebuilds one module");
+    }
+    if (r.event == "info" && r.source == "fault") {
+      if (r.data.rfind("scenario loaded: ", 0) == 0 && ++scenarios_loaded > scenarios_given) {
+        throw unreplayable(where + "a scenario loaded through the control socket (" + r.data +
+                           "): its JSON is not in the transcript");
+      }
+      if (r.data.rfind("scenario unloaded: ", 0) == 0) {
+        throw unreplayable(where + "a scenario unloaded through the control socket (" + r.data +
+                           ")");
+      }
+    }
+    if (r.event == "fault") {
+      const auto f = json::parse(r.data, nullptr, false);
+      if (f.is_object() && f.value("event", "") == "live" && !f.contains("params")) {
+        throw unreplayable(where +
+                           "a fault applied through the control socket without its "
+                           "action recorded (a transcript of an older quecsim)");
+      }
+    }
+    l.records.push_back(std::move(r));
+  }
+  return l;
+}
+
+// The recorded FTP conversation, and the bytes of each download the transcript kept (the
+// module's data-mode output, for transfers to the UART; zeros where it went to a file).
+void build_ftp_script(const std::vector<transcript_record>& records, std::vector<ftp_step>& steps,
+                      std::map<std::size_t, std::string>& downloads) {
+  std::optional<std::size_t> download;  // step index of the running download command
+  std::uint64_t down_bytes = 0;
+  std::string span_tx;
+  bool in_data_mode = false, span_seen = false, collecting = false;
+  auto finish = [&] {
+    if (!download) return;
+    // The data follows the CONNECT result (verbose or numeric); what the module did not pass
+    // on (a transfer to its storage, or cut short) is zeros.
+    std::string content = span_tx;
+    if (content.rfind("\r\nCONNECT\r\n", 0) == 0) {
+      content.erase(0, 11);
+    } else if (content.rfind("1\r", 0) == 0) {
+      content.erase(0, 2);
+    }
+    content.resize(down_bytes, '\0');
+    downloads[*download] = std::move(content);
+    download.reset();
+  };
+  for (const auto& r : records) {
+    if (r.event == "ftp_tx") {
+      finish();
+      steps.push_back({ftp_step::command, r.data, r.line, r.t});
+      std::string verb;
+      for (const char c : r.data) {
+        if (c == ' ') break;
+        verb.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      }
+      if (verb == "RETR" || verb == "LIST" || verb == "NLST" || verb == "MLSD") {
+        download = steps.size() - 1;
+        down_bytes = 0;
+        span_tx.clear();
+        span_seen = collecting = false;
+      }
+    } else if (r.event == "ftp_rx") {
+      steps.push_back({ftp_step::reply, r.data, r.line, r.t});
+    } else if (r.event == "info" && r.source == "net" && r.data.rfind("connect ", 0) == 0 &&
+               r.data.find(" -> ") != std::string::npos) {
+      finish();
+      steps.push_back({ftp_step::open, r.data, r.line, r.t});
+    } else if (r.event == "info" && r.source == "net" && r.data.rfind("connect to ", 0) == 0 &&
+               r.data.find(" failed") != std::string::npos && !steps.empty() &&
+               steps.back().what == ftp_step::open) {
+      steps.pop_back();  // the connect was refused: no conversation follows
+    } else if (r.event == "info" && r.source == "ftp" &&
+               r.data.rfind("control connection: ", 0) == 0) {
+      steps.push_back({ftp_step::closed, r.data, r.line, r.t});
+    } else if (r.event == "data" && download && r.data.rfind("down ", 0) == 0) {
+      down_bytes += std::stoull(r.data.substr(5));
+    } else if (r.event == "state" && r.source == "uart") {
+      if (r.data == "data" && download && !span_seen) {
+        in_data_mode = true;
+        collecting = true;
+        span_seen = true;
+      } else if (r.data == "command") {
+        in_data_mode = false;  // what was on its way still follows, before the host speaks
+      }
+    } else if (r.event == "state" && r.source == "module") {
+      // A restart or power-down ends data mode too; the data on its way still follows.
+      in_data_mode = false;
+    } else if (r.event == "rx" && !in_data_mode) {
+      collecting = false;  // the host speaks again: the data is all out
+    } else if (r.event == "tx" && collecting && download) {
+      span_tx += r.data;
+    }
+  }
+  finish();
+}
+
+// Host names the module reached a server under ("connect NAME:PORT -> ADDR:PORT"): those go
+// to the recorded server; names it failed to reach keep the original flags, and fail again.
+std::vector<std::string> connected_hosts(const std::vector<transcript_record>& records) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    if (r.event != "info" || r.source != "net" || r.data.rfind("connect ", 0) != 0) continue;
+    // "connect to ADDR failed: ..." right after it: the name led nowhere.
+    bool failed = false;
+    for (std::size_t j = i + 1; j < records.size(); ++j) {
+      const auto& n = records[j];
+      if (n.event != "info" || n.source != "net") continue;
+      failed = n.data.rfind("connect to ", 0) == 0 && n.data.find(" failed") != std::string::npos;
+      break;
+    }
+    if (failed) continue;
+    const auto arrow = r.data.find(" -> ");
+    if (arrow == std::string::npos) continue;
+    const auto colon = r.data.rfind(':', arrow);
+    if (colon == std::string::npos || colon < 8) continue;
+    std::string name = r.data.substr(8, colon - 8);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+// ---- the module under replay --------------------------------------------------------------
+
+class child_module {
+ public:
+  child_module(const std::vector<std::string>& argv, const std::filesystem::path& dir) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) throw start_failure("pipe: " + std::string(strerror(errno)));
+    const auto err = (dir / "stderr").string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, "/proc/self/exe", &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    if (rc != 0) {
+      ::close(out[0]);
+      throw start_failure("cannot start quecsim: " + std::string(strerror(rc)));
+    }
+    stdout_ = out[0];
+    stderr_path_ = err;
+  }
+  child_module(const child_module&) = delete;
+  child_module& operator=(const child_module&) = delete;
+  ~child_module() {
+    if (pty_ >= 0) ::close(pty_);
+    if (stdout_ >= 0) ::close(stdout_);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+
+  json ready(double timeout) {
+    std::string line;
+    const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
+                                              std::chrono::duration<double>(timeout));
+    while (line.find('\n') == std::string::npos) {
+      pollfd p{stdout_, POLLIN, 0};
+      const int ms = static_cast<int>(seconds(deadline - steady::now()) * 1000);
+      if (ms <= 0 || ::poll(&p, 1, ms) <= 0) {
+        throw start_failure("quecsim gave no ready line within " + std::to_string(timeout) +
+                            " s; its stderr: " + stderr_text());
+      }
+      char buf[4096];
+      const auto n = ::read(stdout_, buf, sizeof buf);
+      if (n <= 0) throw start_failure("quecsim ended before it was ready: " + stderr_text());
+      line.append(buf, static_cast<std::size_t>(n));
+    }
+    auto j = json::parse(line, nullptr, false);
+    if (!j.is_object()) throw start_failure("quecsim's ready line is not JSON: " + line);
+    return j;
+  }
+
+  void open(const std::string& path) {
+    pty_ = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (pty_ < 0) throw start_failure("cannot open " + path + ": " + strerror(errno));
+    termios t{};
+    ::tcgetattr(pty_, &t);
+    ::cfmakeraw(&t);
+    ::tcsetattr(pty_, TCSANOW, &t);
+  }
+  bool is_open() const { return pty_ >= 0; }
+
+  // Appends what the module sent within `wait` to `into`; false once the module is gone.
+  bool read(std::string& into, steady::duration wait) {
+    if (pty_ < 0) {
+      std::this_thread::sleep_for(wait);
+      return true;
+    }
+    pollfd p{pty_, POLLIN, 0};
+    const int ms = std::max(0, static_cast<int>(seconds(wait) * 1000));
+    if (::poll(&p, 1, ms) <= 0) return true;
+    char buf[65536];
+    const auto n = ::read(pty_, buf, sizeof buf);
+    if (n > 0) {
+      into.append(buf, static_cast<std::size_t>(n));
+      return true;
+    }
+    return n < 0 && errno == EAGAIN;
+  }
+
+  void write(const std::string& bytes, std::string& received) {
+    std::size_t done = 0;
+    const auto deadline = steady::now() + std::chrono::seconds(10);
+    while (done < bytes.size()) {
+      const auto n = ::write(pty_, bytes.data() + done, bytes.size() - done);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN)
+        throw start_failure("writing to the pty: " + std::string(strerror(errno)));
+      if (steady::now() > deadline) throw start_failure("the module stopped taking bytes");
+      // Read meanwhile: a module that paces its output may wait for us to read.
+      read(received, std::chrono::milliseconds(5));
+    }
+  }
+
+  std::string exit_description() {
+    int status = 0;
+    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? "exited with code " + std::to_string(WEXITSTATUS(status))
+                               : "was killed by signal " + std::to_string(WTERMSIG(status));
+    }
+    return "stopped answering";
+  }
+
+  std::string stderr_text() const {
+    std::ifstream in(stderr_path_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+  int pty_ = -1;
+  std::string stderr_path_;
+};
+
+// One request on the child's control socket, its reply.
+json control_request(const std::string& path, const json& request) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw start_failure("cannot reach the module's control socket " + path);
+  }
+  const std::string line = request.dump() + "\n";
+  (void)!::write(fd, line.data(), line.size());
+  std::string reply;
+  char buf[4096];
+  while (reply.find('\n') == std::string::npos) {
+    const auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    reply.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  auto j = json::parse(reply, nullptr, false);
+  return j.is_object() ? j : json{{"ok", false}, {"error", "no reply"}};
+}
+
+// ---- the replay ---------------------------------------------------------------------------
+
+struct settings {
+  std::string transcript;
+  double timeout = 5.0;
+  std::string own_transcript;
+};
+
+std::vector<std::string> module_argv(const json& c, const std::filesystem::path& dir,
+                                     const std::optional<std::uint16_t>& ftp_port,
+                                     const std::vector<std::string>& hosts, const settings& s) {
+  std::vector<std::string> a{
+      "quecsim",    "--ready-json",         "--control",   (dir / "ctl").string(),
+      "--ftp-root", (dir / "ftp").string(), "--state-dir", (dir / "state").string()};
+  const auto str = [&](const char* key) { return c.value(key, json()).dump(); };
+  if (!s.own_transcript.empty()) a.insert(a.end(), {"--transcript", s.own_transcript});
+  std::string model = c.value("model", "M95");
+  if (c.contains("model_profile") && c["model_profile"].is_object()) {
+    const auto file = dir / "profile.json";
+    std::ofstream(file) << c["model_profile"].dump();
+    model = file.string();
+  }
+  a.insert(a.end(),
+           {"--model", model, "--baud", str("baud"), "--time-scale", str("time_scale"), "--latency",
+            str("latency_ms"), "--bandwidth", str("bandwidth"), "--seed", str("seed")});
+  if (!c.value("imei", "").empty()) a.insert(a.end(), {"--imei", c.value("imei", "")});
+  if (c.value("autobaud", false)) a.emplace_back("--autobaud");
+  if (!c.value("power_up_lines", true)) a.emplace_back("--no-power-up-lines");
+  if (c.value("power_up_at_start", false)) a.emplace_back("--power-up-at-start");
+  if (c.contains("boot_delay_ms") && c["boot_delay_ms"].is_number()) {
+    a.insert(a.end(), {"--boot-delay", str("boot_delay_ms")});
+  }
+  std::size_t n = 0;
+  for (const auto& sc : c.value("scenarios", json::array())) {
+    const auto file = dir / ("scenario-" + std::to_string(n++) + ".json");
+    std::ofstream(file) << sc.value("json", json::object()).dump();
+    a.insert(a.end(), {"--scenario", file.string()});
+  }
+  const bool embedded = c.value("embedded_ftp", true);
+  if (!embedded) a.emplace_back("--no-embedded-ftp");
+  const std::string resolve = c.value("resolve", "");
+  std::vector<std::string> host_flags = c.value("hosts", std::vector<std::string>{});
+  if (ftp_port) {
+    // Every name the module reached goes to the recorded server instead; the others keep
+    // their --host entries and, in map mode, fail as they did.
+    std::vector<std::string> flags;
+    for (const auto& h : host_flags) {
+      const auto name = h.substr(0, h.find('='));
+      if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& n) {
+            return strcasecmp(n.c_str(), name.c_str()) == 0;
+          })) {
+        flags.push_back(h);
+      }
+    }
+    for (const auto& name : hosts) {
+      flags.push_back(name + "=127.0.0.1:" + std::to_string(*ftp_port));
+    }
+    host_flags = flags;
+    a.insert(a.end(), {"--resolve", "map"});
+  } else if (!resolve.empty()) {
+    a.insert(a.end(), {"--resolve", resolve});
+  }
+  for (const auto& h : host_flags) a.insert(a.end(), {"--host", h});
+  return a;
+}
+
+int replay(const settings& s) {
+  const loaded l = load(s.transcript);
+  const auto& records = l.records;
+
+  std::vector<ftp_step> steps;
+  std::map<std::size_t, std::string> downloads;
+  build_ftp_script(records, steps, downloads);
+
+  char tmpl[] = "/tmp/quecsim-replay-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throw start_failure("cannot make a temporary folder");
+  const std::filesystem::path dir(tmpl);
+  struct cleanup {
+    std::filesystem::path dir;
+    ~cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_dir{dir};
+
+  boost::asio::io_context io;
+  std::optional<replay_server> server;
+  std::optional<std::uint16_t> ftp_port;
+  if (!steps.empty()) {
+    server.emplace(io, steps, downloads);
+    ftp_port = server->start();
+  }
+  std::thread io_thread([&io] {
+    auto work = boost::asio::make_work_guard(io);
+    io.run();
+  });
+  struct stopper {
+    boost::asio::io_context& io;
+    std::thread& t;
+    ~stopper() {
+      io.stop();
+      t.join();
+    }
+  } stop_io{io, io_thread};
+
+  child_module module(module_argv(l.config, dir, ftp_port, connected_hosts(records), s), dir);
+  const json ready = module.ready(s.timeout * 2);
+  const std::string pty = ready.value("pty", "");
+  const std::string control = ready.value("control", "");
+  const bool at_start = l.config.value("power_up_at_start", false);
+  if (at_start) module.open(pty);
+
+  // The module's answers, concatenated, and where each tx record starts in them.
+  std::string received;
+  std::size_t expected_end = 0;  // bytes of tx matched so far
+  // The module is ready a little after it recorded its configuration: counting from there
+  // sends nothing earlier, in the module's time, than the host did.
+  auto synced_at = steady::now();
+  double synced_t = l.config_t;
+  std::size_t tx_records = 0, rx_records = 0, faults_applied = 0;
+  std::uint64_t tx_bytes = 0;
+
+  auto diverged = [&](const transcript_record& r, std::size_t start, const std::string& why) {
+    const std::string actual =
+        received.size() > start ? received.substr(start, r.data.size() + 64) : std::string();
+    std::cout << "quecsim replay: " << s.transcript << ":" << r.line << ": divergence (tx, t "
+              << r.t << " s): " << why << "\n  expected: " << quoted(r.data)
+              << "\n  actual:   " << quoted(actual) << '\n';
+    return exit_diverged;
+  };
+
+  for (const auto& r : records) {
+    const bool host_side =
+        r.event == "rx" || r.event == "tx" ||
+        (r.event == "state" && r.source == "module" && r.data == "booting" && !module.is_open());
+    json fault;
+    if (r.event == "fault") {
+      fault = json::parse(r.data, nullptr, false);
+      if (!fault.is_object() || fault.value("event", "") != "live") continue;
+    } else if (!host_side) {
+      continue;
+    }
+    // Not before the recorded time since the previous point both runs agree on.
+    const auto not_before =
+        synced_at + std::chrono::duration_cast<steady::duration>(
+                        std::chrono::duration<double>(std::max(0.0, r.t - synced_t)));
+    if (r.event == "tx") {
+      const std::size_t start = expected_end;
+      const auto deadline = not_before + std::chrono::duration_cast<steady::duration>(
+                                             std::chrono::duration<double>(s.timeout));
+      while (true) {
+        const std::size_t have = std::min(received.size() - start, r.data.size());
+        if (received.compare(start, have, r.data, 0, have) != 0) {
+          std::size_t at = 0;
+          while (received[start + at] == r.data[at]) ++at;
+          return diverged(r, start, "byte " + std::to_string(at) + " of the record differs");
+        }
+        if (have == r.data.size()) break;
+        const auto left = deadline - steady::now();
+        if (left <= steady::duration::zero()) {
+          return diverged(r, start,
+                          "the module sent " + std::to_string(have) + " of " +
+                              std::to_string(r.data.size()) + " bytes within " +
+                              std::to_string(s.timeout) + " s");
+        }
+        if (!module.read(received,
+                         std::min<steady::duration>(left, std::chrono::milliseconds(50)))) {
+          return diverged(r, start, "the module " + module.exit_description());
+        }
+      }
+      expected_end += r.data.size();
+      ++tx_records;
+      tx_bytes += r.data.size();
+    } else {
+      while (steady::now() < not_before) {
+        module.read(received, std::min<steady::duration>(not_before - steady::now(),
+                                                         std::chrono::milliseconds(50)));
+      }
+      if (r.event == "rx") {
+        if (!module.is_open()) module.open(pty);
+        module.write(r.data, received);
+        ++rx_records;
+      } else if (r.event == "state") {
+        module.open(pty);  // the host's first open powers the module up
+      } else {
+        json action = fault.value("params", json::object());
+        if (!action.contains("action")) action["action"] = fault.value("action", "");
+        const json reply = control_request(control, {{"op", "apply"}, {"action", action}});
+        if (!reply.value("ok", false)) {
+          std::cout << "quecsim replay: " << s.transcript << ":" << r.line
+                    << ": divergence: the live fault could not be applied again: "
+                    << reply.value("error", std::string("?")) << '\n';
+          return exit_diverged;
+        }
+        ++faults_applied;
+      }
+    }
+    synced_at = steady::now();
+    synced_t = r.t;
+  }
+  std::cout << "quecsim replay: " << s.transcript << ": reproduced: " << records.size() + 1
+            << " records; " << tx_records << " module writes (" << tx_bytes
+            << " bytes) matched byte for byte after " << rx_records << " host writes";
+  if (faults_applied > 0) std::cout << "; " << faults_applied << " live faults applied again";
+  if (server) {
+    std::cout << "; FTP server played back (" << steps.size() << " control steps)";
+  }
+  std::cout << '\n';
+  return exit_ok;
+}
+
+}  // namespace
+
+int run_replay(int argc, char** argv) {
+  CLI::App app{"quecsim replay: a transcript's host side played against a fresh module",
+               "quecsim replay"};
+  settings s;
+  app.add_option("TRANSCRIPT", s.transcript, "The transcript (JSON Lines) to replay")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--timeout", s.timeout,
+                 "Seconds an expected answer may come later than it did (default 5)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--transcript", s.own_transcript,
+                 "Write the replayed module's transcript to FILE");
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? exit_ok : exit_usage;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    return replay(s);
+  } catch (const transcript_error& e) {
+    std::cerr << "quecsim replay: " << e.what() << '\n';
+    return exit_usage;
+  } catch (const unreplayable& e) {
+    std::cerr << "quecsim replay: cannot replay: " << e.what() << '\n';
+    return exit_unreplayable;
+  } catch (const std::exception& e) {
+    std::cerr << "quecsim replay: " << e.what() << '\n';
+    return exit_start;
+  }
+}
+
+}  // namespace quecsim::sim

@@ -1,0 +1,165 @@
+"""quecsim replay: a transcript's host side played against a fresh module reproduces the
+module's answers; a changed answer is reported at its line; every integration test's
+transcript replays (a representative set here; QUECSIM_REPLAY=1 replays every test's)."""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from ftp_support import FtpTestCase
+from harness import TIMEOUT, run_quecsim
+from report_support import record_session
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Test modules whose runs are replayed in the suite: commands, power-up and restarts, result
+# codes, every chapter 4 example of the manual, FTP errors, scenarios and live faults.
+REPRESENTATIVE = ["test_basic_commands", "test_general_commands", "test_power_up",
+                  "test_result_codes", "test_ftp_examples", "test_ftp_errors",
+                  "test_scenarios", "test_control_faults", "test_transcript"]
+
+
+def replay(path, wait=TIMEOUT):
+    return run_quecsim("replay", path, "--timeout", str(wait), timeout=120 * TIMEOUT / 5)
+
+
+def read_lines(path):
+    with open(path, "rb") as f:
+        return f.read().split(b"\n")[:-1]
+
+
+def write_lines(path, lines):
+    with open(path, "wb") as f:
+        f.write(b"".join(line + b"\n" for line in lines))
+
+
+class Replay(FtpTestCase):
+
+    def test_a_session_with_transfers_and_a_live_fault_replays_with_no_divergence(self):
+        sim = record_session(self)
+        done = replay(sim.transcript_path)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        records = sim.transcript_records()
+        tx = [r for r in records if r["event"] == "tx"]
+        self.assertRegex(done.stdout, r"^quecsim replay: %s: reproduced: %d records; %d module "
+                         r"writes \(%d bytes\) matched byte for byte after %d host writes; 1 live "
+                         r"faults applied again; FTP server played back \(\d+ control steps\)\n$"
+                         % (sim.transcript_path, len(records), len(tx),
+                            sum(len(r["data"]) for r in tx),
+                            sum(1 for r in records if r["event"] == "rx")))
+        self.assertEqual(done.stderr, "")
+
+    def test_the_first_record_is_the_configuration(self):
+        sim = record_session(self)
+        first = sim.transcript_records()[0]
+        self.assertEqual((first["event"], first["source"]), ("info", "config"))
+        config = json.loads(first["data"])
+        self.assertEqual(config["model"], "M95")
+        self.assertEqual(config["time_scale"], 0.02)
+        self.assertFalse(config["power_up_lines"])
+        self.assertEqual(config["scenarios"], [])
+
+    def test_a_changed_module_answer_is_reported_at_its_line(self):
+        sim = record_session(self)
+        lines = read_lines(sim.transcript_path)
+        number = next(n for n, raw in enumerate(lines, 1)
+                      if json.loads(raw)["event"] == "tx" and "+CSQ: 5,0" in json.loads(raw)["data"])
+        lines[number - 1] = lines[number - 1].replace(b"+CSQ: 5,0", b"+CSQ: 6,0")
+        edited = os.path.join(self.root, "edited.jsonl")
+        write_lines(edited, lines)
+        done = replay(edited)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        record = json.loads(lines[number - 1])
+        self.assertRegex(done.stdout, r"^quecsim replay: %s:%d: divergence \(tx, t [0-9.]+ s\): "
+                         r"byte 8 of the record differs\n" % (edited, number))
+        expected = record["data"].replace("\r", "\\r").replace("\n", "\\n")
+        self.assertIn('\n  expected: "%s"\n' % expected, done.stdout)
+        self.assertIn('\n  actual:   "%s' % expected.replace("6,0", "5,0"), done.stdout)
+
+    def test_a_missing_answer_is_reported_at_its_line(self):
+        sim = record_session(self)
+        lines = read_lines(sim.transcript_path)
+        last_tx = max(n for n, raw in enumerate(lines, 1) if json.loads(raw)["event"] == "tx")
+        record = json.loads(lines[last_tx - 1])
+        lines.insert(last_tx, json.dumps(dict(record, data="\r\nEXTRA\r\n")).encode())
+        edited = os.path.join(self.root, "longer.jsonl")
+        write_lines(edited, lines)
+        done = replay(edited, wait=0.5)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        self.assertRegex(done.stdout, r"^quecsim replay: %s:%d: divergence \(tx, t [0-9.]+ s\): "
+                         r"the module sent 0 of 9 bytes within 0.5" % (edited, last_tx + 1))
+
+
+class ReplayErrors(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="quecsim-replay-test-")
+
+    def tearDown(self):
+        subprocess.run(["rm", "-rf", self.dir], check=False)
+
+    def test_a_malformed_line_is_named_with_its_number(self):
+        path = os.path.join(self.dir, "bad.jsonl")
+        write_lines(path, [b'{"t":0,"module":0,"event":"info","source":"config","data":"{}"}',
+                           b'{"t":0.1,"module":0,"event":"rx","source":"uart","data":"AT\\r"}',
+                           b'{"t":0.1,"module":0,"event":"rx","source":"uart","data":3}'])
+        done = replay(path)
+        self.assertEqual(done.returncode, 2)
+        self.assertEqual(done.stderr, 'quecsim replay: %s:3: "data" is not a string\n' % path)
+
+    def test_a_transcript_without_its_configuration_cannot_be_replayed(self):
+        path = os.path.join(self.dir, "old.jsonl")
+        write_lines(path, [b'{"t":0.1,"module":0,"event":"rx","source":"uart","data":"AT\\r"}'])
+        done = replay(path)
+        self.assertEqual(done.returncode, 3)
+        self.assertEqual(done.stderr, "quecsim replay: cannot replay: %s:1: no config record (the "
+                         "transcript was written by a quecsim that did not record its "
+                         "configuration, or is not one)\n" % path)
+
+    def test_a_bad_command_line_is_a_usage_error(self):
+        self.assertEqual(run_quecsim("replay").returncode, 2)
+        done = run_quecsim("replay", "/nonexistent.jsonl")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("/nonexistent.jsonl", done.stderr)
+
+
+# Runs whose host races the module's own clock: what they saw depends on when each byte fell,
+# so a replay may see the other side of the race. Their divergences are shown, not failed.
+RACES = {
+    "test_scenarios.ModuleScenarios.test_stale_session":
+        "polls AT+QFTPSTAT while a scenario timer opens a session: OPENING or OPENED",
+}
+
+
+class EveryTranscript(unittest.TestCase):
+
+    def test_the_transcripts_of_the_integration_tests_replay_with_no_divergence(self):
+        modules = os.environ.get("QUECSIM_REPLAY_MODULES", " ".join(REPRESENTATIVE)).split()
+        log = os.path.join(tempfile.mkdtemp(prefix="quecsim-replay-log-"), "replays.jsonl")
+        env = dict(os.environ, QUECSIM_REPLAY="1", QUECSIM_REPLAY_LOG=log)
+        done = subprocess.run([sys.executable, "-m", "unittest", *modules], cwd=os.getcwd(),
+                              env=env, capture_output=True, text=True, timeout=3000,
+                              check=False)
+        self.assertEqual(done.returncode, 0, done.stderr[-6000:])
+        with open(log) as f:
+            runs = [json.loads(line) for line in f]
+        outcomes = collections.Counter(r["code"] for r in runs)
+        unreplayable = [r for r in runs if r["code"] == 3]
+        raced = [r for r in runs if r["code"] == 1 and r["test"] in RACES]
+        print("\n%d transcripts of %d test modules: %d reproduced, %d diverged (%d of them in a "
+              "known race), %d cannot be replayed"
+              % (len(runs), len(modules), outcomes[0], outcomes[1], len(raced), len(unreplayable)))
+        for r in unreplayable + raced:
+            print("  %s: %s%s" % (r["test"], r["out"].strip(),
+                                  " [race: %s]" % RACES[r["test"]] if r in raced else ""))
+        self.assertEqual([r for r in runs if r["code"] == 1 and r not in raced], [])
+        self.assertEqual(set(outcomes) - {0, 1, 3}, set())
+        self.assertGreater(outcomes[0], 100)
+
+
+if __name__ == "__main__":
+    unittest.main()
