@@ -42,7 +42,7 @@ class IntegrityUnderFaults(FtpTestCase):
         self.state = os.path.join(folder.name, "state")
         sim = self.start_ftp("--model", profile(folder.name), "--state-dir", self.state,
                              "--latency", "0", "--control",
-                             os.path.join(folder.name, "ctl"), scale="0.01", transcript=True)
+                             os.path.join(folder.name, "ctl"), scale="0.01")
         control = Control(sim.control, timeout=30)
         self.addCleanup(control.close)
         wire = Wire(sim)
@@ -58,7 +58,6 @@ class IntegrityUnderFaults(FtpTestCase):
             try:
                 case.run(wire, control)
             except AssertionError as e:
-                print(sim.transcript_path, file=sys.stderr)
                 raise AssertionError("seed %d, case %d failed: %s\nsteps:\n  %s\n%s"
                                      % (self.seed, i, case.describe(),
                                         "\n  ".join(case.steps), e)) from None
