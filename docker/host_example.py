@@ -8,7 +8,6 @@ FTP session and close it. Exits 0 when every answer was right.
 """
 
 import json
-import os
 import sys
 import time
 
