@@ -1,7 +1,7 @@
 """What a host test looks like with the quecsim pytest plugin: the module's power-up lines, an
 AT exchange, a file downloaded through the FTP service, and a fault injected live.
 
-    PYTHONPATH=python /usr/bin/python3 -m pytest examples/pytest --quecsim-bin build/sim/quecsim
+    PYTHONPATH=python /usr/bin/python3 -m pytest examples/pytest --quecsim-bin=build/sim/quecsim
 """
 
 import hashlib
