@@ -21,18 +21,29 @@ from ftp_support import FtpTestCase
 from integrity_support import Case, Faults, Wire, profile
 from quecsim.control import Control
 
-CASES = int(os.environ.get("QUECSIM_INTEGRITY_CASES",
-                           "150" if float(os.environ.get("QUECSIM_TIMEOUT_FACTOR", "1")) <= 1
-                           else "40"))
+
+
+def _count(name, default):
+    """A non-negative integer from the environment variable `name`, refused by name otherwise."""
+    text = os.environ.get(name, "")
+    if not text:
+        return default
+    if not text.isdigit():
+        raise SystemExit("%s=%r: expected a non-negative integer" % (name, text))
+    return int(text)
+
+
+# Under the sanitizers (ctest stretches timeouts there) every case costs several times more.
+CASES = _count("QUECSIM_INTEGRITY_CASES",
+               150 if float(os.environ.get("QUECSIM_TIMEOUT_FACTOR", "1")) <= 1 else 40)
 
 
 class IntegrityUnderFaults(FtpTestCase):
 
     def setUp(self):
         super().setUp()
-        seed = os.environ.get("QUECSIM_INTEGRITY_SEED")
         # A fixed default, so a run on a clean machine is repeatable.
-        self.seed = int(seed) if seed else 20261130
+        self.seed = _count("QUECSIM_INTEGRITY_SEED", 20261130)
         print("integrity property test: seed %d, %d cases" % (self.seed, CASES), file=sys.stderr)
 
     def test_every_complete_file_is_identical_and_every_incomplete_one_is_reported(self):
