@@ -224,11 +224,10 @@ void injector::fire(loaded_scenario& s, armed_event& e) {
     if (chance(rng_) >= e.spec.probability) return;
   }
   ++e.fired;
-  const std::string scenario = s.name;
   if (e.spec.after.count() == 0) {
     // Arming actions take effect inside the triggering event, so they reach what follows it
     // at once (the answer to the very command that matched).
-    run_actions(scenario, e, true);
+    run_actions(s, e, true);
   }
   // The others run after the event has been handled everywhere, never inside the publishing
   // layer's call stack.
@@ -237,10 +236,10 @@ void injector::fire(loaded_scenario& s, armed_event& e) {
   for (auto& p : scenarios_)
     if (p.get() == &s) weak = p;
   const bool all = e.spec.after.count() != 0;
-  after(e.spec.after, [this, scenario, ev, weak, all] {
+  after(e.spec.after, [this, ev, weak, all] {
     auto ls = weak.lock();
     if (!ls || !ls->active) return;
-    run_actions(scenario, *ev, all ? std::nullopt : std::optional<bool>(false));
+    run_actions(*ls, *ev, all ? std::nullopt : std::optional<bool>(false));
   });
 }
 
@@ -385,15 +384,17 @@ void injector::publish(const std::string& scenario, const std::string& event, co
   bus_.publish({events::kind::fault, module_, "fault", record.dump()});
 }
 
-void injector::run_actions(const std::string& scenario, const armed_event& e,
-                           std::optional<bool> arming) {
+void injector::run_actions(loaded_scenario& s, const armed_event& e, std::optional<bool> arming) {
   for (const auto& a : e.spec.actions) {
     if (arming && arms_only(a) != *arming) continue;
     try {
-      publish(scenario, e.spec.name, a, act(a));
+      // Server rules the scenario's actions add are its own: unloading it removes them, as it
+      // removes the rules of its "server" block (a non-sticky rule counts per connection, so
+      // left behind it would strike every later session).
+      publish(s.name, e.spec.name, a, act(a, &s.server_rules));
     } catch (const std::exception& ex) {
       // A fault that cannot act now (no connection to cut) is worth a line, not a crash.
-      publish(scenario, e.spec.name, a, std::string("nothing: ") + ex.what());
+      publish(s.name, e.spec.name, a, std::string("nothing: ") + ex.what());
     }
   }
 }
@@ -427,7 +428,7 @@ void injector::host_fault_armed() {
   seams_.module->attach(*link_);
 }
 
-std::string injector::act(const action& a) {
+std::string injector::act(const action& a, std::vector<std::uint64_t>* rules) {
   const json& p = a.params;
   auto& m = *seams_.module;
   auto& net = *seams_.network;
@@ -440,7 +441,8 @@ std::string injector::act(const action& a) {
     r.count = 1;
     r.sticky = true;
     r.name = "idle_timeout (scenario)";
-    seams_.server->add_fault(r);
+    const auto id = seams_.server->add_fault(r);
+    if (rules != nullptr) rules->push_back(id);
     return "server sends 421 and closes the control connection";
   }
   if (n == "server_reply" || n == "server_delay") {
@@ -463,13 +465,15 @@ std::string injector::act(const action& a) {
       r.after = ms(p, "delay_ms");
     }
     r.name = n + " " + r.command;
-    seams_.server->add_fault(r);
+    const auto id = seams_.server->add_fault(r);
+    if (rules != nullptr) rules->push_back(id);
     return n == "server_reply" ? "server answers " + r.command + " with " + r.text.substr(0, 3)
                                : "server delays its reply to " + r.command;
   }
   if (n == "server_fault") {
     auto r = ftpd::parse_fault_rule(p["rule"], "control", a.pointer + "/rule");
-    seams_.server->add_fault(r);
+    const auto id = seams_.server->add_fault(r);
+    if (rules != nullptr) rules->push_back(id);
     return std::string("server rule ") + std::string(ftpd::to_string(r.action));
   }
   if (n == "close_control" || n == "close_data") {

@@ -174,6 +174,32 @@ class LiveFaults(FtpTestCase):
         self.result(sim, b'AT+QFTPSIZE="f"', b"+QFTPSIZE:3")
         sim.close()
 
+    def test_unloading_a_scenario_removes_the_server_rules_its_actions_added(self):
+        # A non-sticky rule counts per control connection: left behind, it would strike every
+        # session the host opens after the scenario is gone.
+        self.serve("f", b"abc")
+        sim = self.start_live()
+        scenario = {"name": "armed", "description": "SIZE refused once per session",
+                    "events": [{"when": {"time_ms": 0},
+                                "do": [{"action": "server_fault",
+                                        "rule": {"action": "reply", "command": "SIZE",
+                                                 "count": 1, "text": "550 Not today."}},
+                                       {"action": "server_reply", "command": "RNFR",
+                                        "text": "553 No."}]}]}
+        with Control(sim.control) as control:
+            control.load(scenario)
+            self.open_service(sim)
+            self.result(sim, b'AT+QFTPSIZE="f"', b"+QFTPSIZE:-550")
+            self.result(sim, b"AT+QFTPCLOSE", b"+QFTPCLOSE:0")
+            self.open_service(sim)
+            self.result(sim, b'AT+QFTPSIZE="f"', b"+QFTPSIZE:-550")  # a new session, a new count
+            control.unload("armed")
+        self.result(sim, b"AT+QFTPCLOSE", b"+QFTPCLOSE:0")
+        self.open_service(sim)
+        self.result(sim, b'AT+QFTPSIZE="f"', b"+QFTPSIZE:3")
+        self.result(sim, b'AT+QFTPRENAME="f","g"', b"+QFTPRENAME:0")
+        sim.close()
+
     def test_a_scenario_file_is_loaded_live_by_path(self):
         path = os.path.join(self.dir, "s.json")
         with open(path, "w") as f:

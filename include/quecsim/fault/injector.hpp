@@ -98,9 +98,11 @@ class injector {
   void match(trigger_kind kind, const std::function<bool(armed_event&)>& test);
   void fire(loaded_scenario& s, armed_event& e);
   // Runs the event's actions: all of them, or only the arming ones (true) or the others.
-  void run_actions(const std::string& scenario, const armed_event& e,
+  void run_actions(loaded_scenario& s, const armed_event& e,
                    std::optional<bool> arming = std::nullopt);
-  std::string act(const action& a);
+  // Performs one action; server rules it adds are recorded in `rules` (the scenario's, so that
+  // unloading the scenario removes them) when given.
+  std::string act(const action& a, std::vector<std::uint64_t>* rules = nullptr);
   void arm_time(const std::shared_ptr<loaded_scenario>& s, armed_event& e);
   void validate(const scenario& s) const;
   void publish(const std::string& scenario, const std::string& event, const action& a,
