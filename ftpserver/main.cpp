@@ -33,7 +33,7 @@ int run(int argc, char** argv) {
   std::string record_file;
   bool ready_json = false;
   double time_scale = 1.0;
-  double idle_s = 300, data_idle_s = 300, passive_s = 30;
+  double idle_s = 300, data_idle_s = 300, passive_s = 30, login_s = 60;
   app.add_option("--root", root, "Folder to serve")->required();
   app.add_option("--address", cfg.address, "Address to listen on (non-loopback needs users)")
       ->capture_default_str();
@@ -53,6 +53,9 @@ int run(int argc, char** argv) {
   app.add_option("--data-timeout", data_idle_s, "Data idle timeout, seconds")
       ->capture_default_str();
   app.add_option("--passive-timeout", passive_s, "Passive accept timeout, seconds")
+      ->capture_default_str();
+  app.add_option("--login-timeout", login_s,
+                 "Seconds from connecting until the client must have logged in")
       ->capture_default_str();
   app.add_option("--max-sessions", cfg.limits.max_sessions, "Control connections at once")
       ->capture_default_str();
@@ -75,7 +78,7 @@ int run(int argc, char** argv) {
     if (!(time_scale > 0.0)) throw ftpd::config_error("--time-scale: must be greater than zero");
     for (auto [name, value] :
          {std::pair{"--idle-timeout", idle_s}, std::pair{"--data-timeout", data_idle_s},
-          std::pair{"--passive-timeout", passive_s}}) {
+          std::pair{"--passive-timeout", passive_s}, std::pair{"--login-timeout", login_s}}) {
       if (!(value > 0.0) || value > 1e7)
         throw ftpd::config_error(std::string(name) + ": must be between 0 and 1e7 seconds");
     }
@@ -84,6 +87,7 @@ int run(int argc, char** argv) {
     cfg.timeouts.control_idle = ms(idle_s);
     cfg.timeouts.data_idle = ms(data_idle_s);
     cfg.timeouts.passive_accept = ms(passive_s);
+    cfg.timeouts.login = ms(login_s);
     cfg.root = root;
     for (const auto& spec : user_specs) cfg.users.push_back(ftpd::parse_user_spec(spec, "--user"));
     if (!users_file.empty()) {

@@ -39,6 +39,7 @@ control_session::control_session(tcp::socket socket, std::shared_ptr<server_stat
                             peer_address_, address_of(socket_, true)}),
       delay_timer_(socket_.get_executor()),
       idle_timer_(socket_.get_executor()),
+      login_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()),
       passive_timer_(socket_.get_executor()),
       data_timer_(socket_.get_executor()),
@@ -51,23 +52,37 @@ void control_session::run() {
   // The observer keeps records and feeds the server's observer; it must not outlive us, and
   // the core is a member, so a raw capture is safe.
   core_.set_observer([this](record_kind k, std::string_view text) {
+    auto keep = [this](std::vector<std::string>& lines, std::string_view line) {
+      if (lines.size() < state_->cfg.kept_lines)
+        lines.emplace_back(line);
+      else
+        ++record_->dropped;
+    };
     switch (k) {
       case record_kind::command:
-        record_->commands.emplace_back(text);
+        keep(record_->commands, text);
         if (text.size() > 5 && text[4] == ' ' && (text[0] | 0x20) == 'u' &&
             (text[1] | 0x20) == 's' && (text[2] | 0x20) == 'e' && (text[3] | 0x20) == 'r')
           record_->user = std::string(text.substr(5));
         break;
       case record_kind::reply:
-        record_->replies.emplace_back(text);
+        keep(record_->replies, text);
         break;
       case record_kind::fault:
-        record_->faults.emplace_back(text);
+        keep(record_->faults, text);
         break;
     }
     if (state_->observer) state_->observer(record_event{record_->id, k, text});
   });
   push_back(core_.start());
+  // Unlike the idle time, the login time is not restarted by commands: a client that never
+  // logs in cannot hold its connection by sending NOOPs or wrong passwords.
+  login_timer_.expires_after(state_->scaled(state_->cfg.timeouts.login));
+  login_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->stopped_) return;
+    self->push_back(self->core_.login_timeout());
+    self->pump();
+  });
   rules_changed();
   pump();
 }
@@ -80,6 +95,7 @@ void control_session::stop() {
   socket_.close(ec);
   delay_timer_.cancel();
   idle_timer_.cancel();
+  login_timer_.cancel();
   write_timer_.cancel();
   for (auto& t : close_timers_) t.cancel();
   ++xfer_gen_;

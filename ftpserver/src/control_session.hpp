@@ -81,6 +81,7 @@ class control_session : public std::enable_shared_from_this<control_session> {
   bool waiting_ = false;  // a delay or an asynchronous step holds the queue
   boost::asio::steady_timer delay_timer_;
   boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer login_timer_;
   std::uint64_t idle_gen_ = 0;
   std::list<boost::asio::steady_timer> close_timers_;
 

@@ -1220,6 +1220,17 @@ std::vector<action> protocol::idle_timeout() {
   return out;
 }
 
+std::vector<action> protocol::login_timeout() {
+  std::vector<action> out;
+  if (logged_in_ || closing_) return out;
+  reply(out, "421 Login timed out.");
+  closing_ = true;
+  action c;
+  c.what = action::kind::close_control;
+  out.push_back(std::move(c));
+  return out;
+}
+
 std::vector<std::pair<fault_book::rule_id, std::chrono::milliseconds>>
 protocol::new_close_timers() {
   std::vector<std::pair<fault_book::rule_id, std::chrono::milliseconds>> timers;

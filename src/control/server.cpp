@@ -5,7 +5,6 @@
 #include <sys/un.h>
 
 #include <array>
-#include <bitset>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
@@ -41,6 +40,7 @@ constexpr events::kind all_kinds[] = {
     events::kind::info,    events::kind::command, events::kind::response,   events::kind::result,
 };
 constexpr std::size_t kind_count = sizeof all_kinds / sizeof all_kinds[0];
+static_assert(kind_count <= 32, "subscription::kinds holds one bit per event kind");
 
 // How long a dropped client has to read its drop notice before the connection closes anyway.
 constexpr std::chrono::seconds drop_grace{5};
@@ -105,7 +105,94 @@ void clear_path(const std::filesystem::path& path) {
   }
 }
 
+json subscribe(const json& request, subscription& sub) {
+  std::uint32_t wanted = 0;
+  const auto kinds = request.find("kinds");
+  if (kinds == request.end() || kinds->is_null()) {
+    for (const auto k : all_kinds) wanted |= 1U << kind_index(k);
+  } else {
+    if (!kinds->is_array() || kinds->empty()) {
+      throw request_error("\"kinds\" must be a non-empty array of event kinds (" + kind_list() +
+                          ")");
+    }
+    for (const auto& k : *kinds) {
+      const std::string name = k.is_string() ? k.get<std::string>() : k.dump();
+      bool found = false;
+      for (const auto candidate : all_kinds) {
+        if (k.is_string() && events::name(candidate) == name) {
+          wanted |= 1U << kind_index(candidate);
+          found = true;
+        }
+      }
+      if (!found) {
+        throw request_error("unknown event kind " + (k.is_string() ? "'" + name + "'" : name) +
+                            " (kinds: " + kind_list() + ")");
+      }
+    }
+  }
+  sub.kinds = wanted;
+  sub.active = true;
+  json names = json::array();
+  for (const auto k : all_kinds) {
+    if (sub.wants(k)) names.push_back(std::string(events::name(k)));
+  }
+  return {{"kinds", names}};
+}
+
+json answer(const json& request, subscription& sub, backend& handler) {
+  if (!request.is_object()) {
+    throw request_error(std::string("a request must be a JSON object, got ") +
+                        (request.is_array() ? "an array" : request.type_name()));
+  }
+  const auto op = request.find("op");
+  if (op == request.end()) throw request_error("missing \"op\"");
+  if (!op->is_string()) {
+    throw request_error(std::string("\"op\" must be a string, got ") + op->type_name());
+  }
+  const std::string& name = op->get_ref<const std::string&>();
+  if (name == "ping") return {{"pong", true}};
+  if (name == "subscribe") return subscribe(request, sub);
+  if (name == "unsubscribe") {
+    const bool was = sub.active;
+    sub.active = false;
+    return {{"was_subscribed", was}};
+  }
+  return handler.handle(request);
+}
+
 }  // namespace
+
+std::optional<std::string> answer_line(std::string_view line, subscription& sub,
+                                       backend& handler) {
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return std::nullopt;  // blank
+  json request;
+  try {
+    request = json::parse(line);
+  } catch (const json::parse_error& e) {
+    return dump({{"ok", false}, {"error", describe(e)}});
+  }
+  json reply = json::object();
+  if (request.is_object() && request.contains("id")) reply["id"] = request["id"];
+  try {
+    json fields = answer(request, sub, handler);
+    reply["ok"] = true;
+    if (fields.is_object()) {
+      for (auto& [key, value] : fields.items()) {
+        if (key != "id" && key != "ok") reply[key] = std::move(value);
+      }
+    } else if (!fields.is_null()) {
+      reply["result"] = std::move(fields);
+    }
+  } catch (const request_error& e) {
+    reply["ok"] = false;
+    reply["error"] = e.what();
+  } catch (const std::exception& e) {
+    // A backend failure is the request's failure, never the process's.
+    reply["ok"] = false;
+    reply["error"] = std::string("op failed: ") + e.what();
+  }
+  return dump(reply);
+}
 
 // ---- line_splitter ------------------------------------------------------------------------------
 
@@ -185,14 +272,14 @@ class server::session : public std::enable_shared_from_this<session> {
   void close() {
     if (closed_) return;
     closed_ = true;
-    subscribed_ = false;
+    sub_.active = false;
     error_code ignored;
     socket_.shutdown(stream_protocol::socket::shutdown_both, ignored);
     socket_.close(ignored);
     drop_timer_.cancel();
   }
 
-  bool wants(events::kind k) const { return subscribed_ && kinds_.test(kind_index(k)); }
+  bool wants(events::kind k) const { return sub_.wants(k); }
 
   void deliver(const std::string& record) { send("{\"event\":" + record + "}"); }
 
@@ -208,7 +295,7 @@ class server::session : public std::enable_shared_from_this<session> {
     if (ec) {
       // EOF: the client may have half-closed and still wait for its replies (or events).
       eof_ = true;
-      if (ec != asio::error::eof || (queue_.empty() && !subscribed_)) close();
+      if (ec != asio::error::eof || (queue_.empty() && !sub_.active)) close();
       return;
     }
     splitter_.feed(std::string_view(buf_.data(), n));
@@ -217,89 +304,7 @@ class server::session : public std::enable_shared_from_this<session> {
 
   void handle_line(std::string_view line) {
     if (dropped_ || closed_) return;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank: ignored
-    json request;
-    try {
-      request = json::parse(line);
-    } catch (const json::parse_error& e) {
-      return send(dump({{"ok", false}, {"error", describe(e)}}));
-    }
-    json reply = json::object();
-    if (request.is_object() && request.contains("id")) reply["id"] = request["id"];
-    try {
-      json fields = answer(request);
-      reply["ok"] = true;
-      if (fields.is_object()) {
-        for (auto& [key, value] : fields.items()) {
-          if (key != "id" && key != "ok") reply[key] = std::move(value);
-        }
-      } else if (!fields.is_null()) {
-        reply["result"] = std::move(fields);
-      }
-    } catch (const request_error& e) {
-      reply["ok"] = false;
-      reply["error"] = e.what();
-    } catch (const std::exception& e) {
-      // A backend failure is the request's failure, never the process's.
-      reply["ok"] = false;
-      reply["error"] = std::string("op failed: ") + e.what();
-    }
-    send(dump(reply));
-  }
-
-  json answer(const json& request) {
-    if (!request.is_object()) {
-      throw request_error(std::string("a request must be a JSON object, got ") +
-                          (request.is_array() ? "an array" : request.type_name()));
-    }
-    const auto op = request.find("op");
-    if (op == request.end()) throw request_error("missing \"op\"");
-    if (!op->is_string()) {
-      throw request_error(std::string("\"op\" must be a string, got ") + op->type_name());
-    }
-    const std::string& name = op->get_ref<const std::string&>();
-    if (name == "ping") return {{"pong", true}};
-    if (name == "subscribe") return subscribe(request);
-    if (name == "unsubscribe") {
-      const bool was = subscribed_;
-      subscribed_ = false;
-      return {{"was_subscribed", was}};
-    }
-    return shared_->handler.handle(request);
-  }
-
-  json subscribe(const json& request) {
-    std::bitset<kind_count> wanted;
-    const auto kinds = request.find("kinds");
-    if (kinds == request.end() || kinds->is_null()) {
-      wanted.set();
-    } else {
-      if (!kinds->is_array() || kinds->empty()) {
-        throw request_error("\"kinds\" must be a non-empty array of event kinds (" + kind_list() +
-                            ")");
-      }
-      for (const auto& k : *kinds) {
-        const std::string name = k.is_string() ? k.get<std::string>() : k.dump();
-        bool found = false;
-        for (const auto candidate : all_kinds) {
-          if (k.is_string() && events::name(candidate) == name) {
-            wanted.set(kind_index(candidate));
-            found = true;
-          }
-        }
-        if (!found) {
-          throw request_error("unknown event kind " + (k.is_string() ? "'" + name + "'" : name) +
-                              " (kinds: " + kind_list() + ")");
-        }
-      }
-    }
-    kinds_ = wanted;
-    subscribed_ = true;
-    json names = json::array();
-    for (const auto k : all_kinds) {
-      if (kinds_.test(kind_index(k))) names.push_back(std::string(events::name(k)));
-    }
-    return {{"kinds", names}};
+    if (auto reply = answer_line(line, sub_, shared_->handler)) send(std::move(*reply));
   }
 
   void send(std::string message) {
@@ -314,7 +319,7 @@ class server::session : public std::enable_shared_from_this<session> {
   // The client reads slower than it is written to: bound its memory and let it know.
   void drop() {
     dropped_ = true;
-    subscribed_ = false;
+    sub_.active = false;
     // The message being written must stay alive until its write completes.
     while (queue_.size() > (writing_ ? 1U : 0U)) {
       queued_ -= queue_.back().size();
@@ -349,7 +354,7 @@ class server::session : public std::enable_shared_from_this<session> {
     if (ec) return close();
     queued_ -= queue_.front().size();
     queue_.pop_front();
-    if (queue_.empty() && (dropped_ || (eof_ && !subscribed_))) return close();
+    if (queue_.empty() && (dropped_ || (eof_ && !sub_.active))) return close();
     do_write();
   }
 
@@ -361,8 +366,7 @@ class server::session : public std::enable_shared_from_this<session> {
   std::deque<std::string> queue_;  // lines waiting to be written; the front one is in flight
   std::size_t queued_ = 0;         // bytes in queue_
   bool writing_ = false;
-  bool subscribed_ = false;
-  std::bitset<kind_count> kinds_;
+  subscription sub_;
   bool dropped_ = false;
   bool eof_ = false;
   bool closed_ = false;

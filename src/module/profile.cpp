@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -42,6 +44,16 @@ class reader {
     }
   }
 
+  // The patterns are string literals, a handful in all: each is compiled once per process.
+  static const std::regex& compiled(const char* pattern) {
+    static std::mutex guard;
+    static std::map<const char*, std::regex> cache;
+    const std::lock_guard<std::mutex> lock(guard);
+    auto it = cache.find(pattern);
+    if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern)).first;
+    return it->second;
+  }
+
   void text(const json& j, const std::string& pointer, const char* key, std::string& out,
             const char* pattern, const char* expected, bool required = false) {
     const auto it = j.find(key);
@@ -50,7 +62,7 @@ class reader {
       if (required) fail(at, "missing (expected " + std::string(expected) + ")");
       return;
     }
-    if (!it->is_string() || !std::regex_match(it->get<std::string>(), std::regex(pattern))) {
+    if (!it->is_string() || !std::regex_match(it->get<std::string>(), compiled(pattern))) {
       fail(at, "expected " + std::string(expected));
     }
     out = it->get<std::string>();

@@ -5,10 +5,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -64,6 +66,24 @@ class line_splitter {
   std::string line_;
   bool skipping_ = false;  // inside an overlong line, until its LF
 };
+
+/// What one client has subscribed to, as its subscribe and unsubscribe requests set it.
+struct subscription {
+  bool active = false;     ///< subscribed now
+  std::uint32_t kinds = 0;  ///< bit `static_cast<int>(events::kind)` set: that kind is wanted
+
+  /// Whether an event of kind `k` goes to this client.
+  bool wants(events::kind k) const {
+    return active && ((kinds >> static_cast<unsigned>(k)) & 1U) != 0;
+  }
+};
+
+/// Answers one request line as the control socket does, without I/O: parses it, handles ping,
+/// subscribe and unsubscribe on `sub`, hands every other op to `handler`. Returns the reply
+/// line (one JSON object, no line end), or nothing for a blank line. Never throws: a parse
+/// error, a bad request or a failing backend is an `"ok":false` reply.
+std::optional<std::string> answer_line(std::string_view line, subscription& sub,
+                                       backend& handler);
 
 /// The live control socket: a Unix stream socket speaking JSON Lines, one request object a
 /// line, one reply object a line, for any number of clients at once. Handles ping, subscribe

@@ -29,6 +29,9 @@ struct timeouts {
   std::chrono::milliseconds data_idle{std::chrono::seconds(300)};
   /// PASV/EPSV answered but no connection came: `421 Passive data channel timed out.`
   std::chrono::milliseconds passive_accept{std::chrono::seconds(30)};
+  /// Connected this long without logging in: `421 Login timed out.` and close, however busy
+  /// the client keeps the connection with NOOPs or failed logins.
+  std::chrono::milliseconds login{std::chrono::seconds(60)};
 };
 
 /// Resource limits.
@@ -57,6 +60,10 @@ struct config {
   std::string banner = "quecsim-ftpd ready.";
   /// How many finished sessions' records the server keeps for `records()`.
   std::size_t kept_records = 1000;
+  /// How many commands, replies and faults each session's record keeps (the first ones): a
+  /// client that sends commands forever must not grow the server's memory. The observer (and
+  /// `--record`) still sees every one.
+  std::size_t kept_lines = 1000;
 };
 
 /// Why a configuration cannot be used (start-up only).

@@ -237,6 +237,9 @@ class protocol {
   std::vector<action> transfer_done(transfer_result r, std::uint64_t bytes);
   /// The control connection was idle for `control_idle()`.
   std::vector<action> idle_timeout();
+  /// The login time (`timeouts.login`) since connecting has passed: closes the session
+  /// unless it has logged in (then nothing to do).
+  std::vector<action> login_timeout();
   /// A `close_control` rule's time came.
   std::vector<action> close_timer_fired(fault_book::rule_id id);
 

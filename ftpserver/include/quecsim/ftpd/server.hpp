@@ -25,7 +25,8 @@ struct session_record {
   std::vector<std::string> commands;  ///< command lines as received (PASS argument masked)
   std::vector<std::string> replies;   ///< replies sent (multi-line replies joined by CRLF)
   std::vector<std::string> faults;    ///< fault rules that fired, in order
-  bool open = true;                   ///< false once the control connection is closed
+  std::uint64_t dropped = 0;  ///< commands, replies and faults past `config::kept_lines`, not kept
+  bool open = true;           ///< false once the control connection is closed
 };
 
 /// One thing a session recorded, as the observer sees it. Views are valid during the call.
