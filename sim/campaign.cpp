@@ -65,7 +65,7 @@ constexpr int module_expectations = 3;
 // Lines of the transcript and of the host's output quoted in a failure.
 constexpr std::size_t tail_lines = 20;
 // The host's output kept in the JUnit system-out (its end).
-constexpr std::size_t output_limit = 64 * 1024;
+constexpr std::size_t output_limit = std::size_t{64} * 1024;
 // How long a module may take to print its ready line, and to exit after SIGTERM.
 constexpr std::chrono::seconds module_start_limit{30};
 constexpr std::chrono::seconds module_stop_limit{15};
@@ -852,6 +852,7 @@ int run_campaign(int argc, char** argv) {
                  "One more argument for every module, e.g. --module-arg=--latency "
                  "--module-arg=0 (repeatable, in order)");
   std::vector<char*> cargv;
+  cargv.reserve(before.size());
   for (auto& a : before) cargv.push_back(a.data());
   try {
     app.parse(static_cast<int>(cargv.size()), cargv.data());
