@@ -25,6 +25,7 @@ namespace serial {
 class pty;
 class uart;
 class open_watch;
+class close_watch;
 }  // namespace serial
 namespace module {
 class module;
@@ -83,6 +84,9 @@ struct station_options {
   std::uint64_t bandwidth = 0;            ///< --bandwidth in bytes per simulated s (0: no limit)
   std::uint64_t seed = 1;                 ///< --seed of the scenarios' random choices
   std::string state_dir;                  ///< --state-dir; empty: quecsim-state beside the FTP root
+  /// Runs on the io_context once a host has opened the pty and then closed every descriptor
+  /// it opened (--exit-on-close); unset: closing the pty is nothing special.
+  std::function<void()> on_host_closed;
 };
 
 /// One simulated module with everything around it: the pty (and its link), the module and
@@ -173,6 +177,7 @@ class station {
   std::unique_ptr<serial::uart> port_;
   std::unique_ptr<fault::injector> faults_;
   std::unique_ptr<serial::open_watch> first_open_;
+  std::unique_ptr<serial::close_watch> last_close_;
 };
 
 }  // namespace quecsim
