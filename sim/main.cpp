@@ -20,6 +20,7 @@
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/station/station.hpp"
+#include "unknown_flags.hpp"
 
 namespace {
 
@@ -182,6 +183,7 @@ int run(int argc, char** argv) {
                  "Folder of the module's storage: UFS (kept across runs), RAM, SD card "
                  "(default: quecsim-state beside the FTP root)");
   try {
+    quecsim::cli::refuse_unknown_flags(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);

@@ -78,7 +78,13 @@ ftpd::config station::server_config(const station_options& opts,
   std::filesystem::create_directories(opts.ftp_root);
   fc.root = std::filesystem::canonical(opts.ftp_root);
   fc.port = opts.ftp_port;
-  for (const auto& u : opts.ftp_users) fc.users.push_back(ftpd::parse_user_spec(u, "--ftp-user"));
+  for (const auto& u : opts.ftp_users) {
+    try {
+      fc.users.push_back(ftpd::parse_user_spec(u, "--ftp-user"));
+    } catch (const ftpd::config_error& e) {
+      throw station_usage_error(e.what());
+    }
+  }
   if (!opts.ftp_faults.empty()) fc.faults = ftpd::load_fault_file(opts.ftp_faults);
   for (const auto& s : scenarios) fc.users.insert(fc.users.end(), s.users.begin(), s.users.end());
   place_server_files(scenarios, fc.root, opts.seed);
