@@ -214,7 +214,7 @@ int run(int argc, char** argv) {
     auto so = station_options(o, seed);
     if (o.exit_on_close) so.on_host_closed = shut_down;
     try {
-      station = std::make_unique<quecsim::station>(io, clk, std::move(so), std::move(scenarios));
+      station = std::make_unique<quecsim::station>(io, clk, std::move(so), scenarios);
     } catch (const quecsim::fault::scenario_error& e) {
       std::cerr << "quecsim: " << e.what() << '\n';
       return exit_usage;

@@ -83,7 +83,7 @@ fixture::fixture(fixture_options opts) : impl_(std::make_unique<impl>(opts.time_
   std::vector<fault::scenario> scenarios;
   for (const auto& file : opts.scenarios) scenarios.push_back(fault::load_scenario(file));
 
-  d.st = std::make_unique<station>(d.io, d.clk, std::move(so), std::move(scenarios));
+  d.st = std::make_unique<station>(d.io, d.clk, std::move(so), scenarios);
   d.ftp_root = opts.embedded_ftp ? d.st->ftp_root() : std::filesystem::absolute(d.run_dir / "ftp");
   d.state_dir = d.st->state_dir();
   if (const auto ep = d.st->ftp_endpoint()) d.endpoint = {ep->address().to_string(), ep->port()};

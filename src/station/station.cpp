@@ -92,7 +92,7 @@ ftpd::config station::server_config(const station_options& opts,
 }
 
 station::station(boost::asio::io_context& io, const clock& clk, station_options opts,
-                 std::vector<fault::scenario> scenarios, ftpd::server* server, int module_id)
+                 const std::vector<fault::scenario>& scenarios, ftpd::server* server, int module_id)
     : opts_(std::move(opts)), id_(module_id) {
   if (!opts_.transcript.empty()) {
     record_ = std::make_unique<transcript>(opts_.transcript, clk);
@@ -191,7 +191,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     seams.server = server_;
     seams.files = files_.get();
     faults_ = std::make_unique<fault::injector>(io, clk, bus_, seams, opts_.seed, id_);
-    for (auto& s : scenarios) {
+    for (const auto& s : scenarios) {
       // The injector names an action that needs the server by its pointer; users, files,
       // server rules and expected server files are the scenario's as a whole.
       faults_->load(s);
