@@ -25,6 +25,7 @@ namespace serial {
 class pty;
 class uart;
 class open_watch;
+class close_watch;
 }  // namespace serial
 namespace module {
 class module;
@@ -86,6 +87,9 @@ struct station_options {
   std::uint64_t bandwidth = 0;            ///< --bandwidth in bytes per simulated s (0: no limit)
   std::uint64_t seed = 1;                 ///< --seed of the scenarios' random choices
   std::string state_dir;                  ///< --state-dir; empty: quecsim-state beside the FTP root
+  /// Runs on the io_context once a host has opened the pty and then closed every descriptor
+  /// it opened (--exit-on-close); unset: closing the pty is nothing special.
+  std::function<void()> on_host_closed;
 };
 
 /// One simulated module with everything around it: the pty (and its link), the module and
@@ -102,7 +106,7 @@ class station {
   /// station_usage_error for a bad option, fault::scenario_error for a scenario the module
   /// cannot run, std::exception for anything else the system refuses.
   station(boost::asio::io_context& io, const clock& clk, station_options opts,
-          std::vector<fault::scenario> scenarios, ftpd::server* server = nullptr,
+          const std::vector<fault::scenario>& scenarios, ftpd::server* server = nullptr,
           int module_id = 0);
   ~station();
   station(const station&) = delete;
@@ -176,6 +180,7 @@ class station {
   std::unique_ptr<serial::uart> port_;
   std::unique_ptr<fault::injector> faults_;
   std::unique_ptr<serial::open_watch> first_open_;
+  std::unique_ptr<serial::close_watch> last_close_;
 };
 
 }  // namespace quecsim
