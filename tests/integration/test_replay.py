@@ -63,6 +63,21 @@ class Replay(FtpTestCase):
         self.assertFalse(config["power_up_lines"])
         self.assertEqual(config["scenarios"], [])
 
+    def test_the_configuration_holds_each_scenario_with_its_passwords_masked(self):
+        scenario = {"name": "accounts", "description": "one account",
+                    "server": {"users": [{"name": "fw", "password": "s3cret"}]}}
+        path = os.path.join(self.root, "accounts.json")
+        with open(path, "w") as f:
+            json.dump(scenario, f)
+        sim = self.start_ftp("--scenario", path, "--seed", "7", transcript=True)
+        sim.close()
+        with open(sim.transcript_path, "rb") as f:
+            self.assertNotIn(b"s3cret", f.read())
+        config = json.loads(sim.transcript_records()[0]["data"])
+        self.assertEqual(config["seed"], 7)
+        self.assertEqual(config["scenarios"],
+                         [dict(scenario, server={"users": [{"name": "fw", "password": "****"}]})])
+
     def test_a_changed_module_answer_is_reported_at_its_line(self):
         sim = record_session(self)
         lines = read_lines(sim.transcript_path)
