@@ -127,7 +127,7 @@ nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
   for (const auto& file : o.scenarios) {
     auto doc = read_json(file);
     mask_passwords(doc);
-    c["scenarios"].push_back({{"file", file}, {"json", doc}});
+    c["scenarios"].push_back(doc);
   }
   return c;
 }

@@ -409,7 +409,7 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
   std::size_t n = 0;
   for (const auto& sc : c.value("scenarios", json::array())) {
     const auto file = dir / ("scenario-" + std::to_string(n++) + ".json");
-    std::ofstream(file) << sc.value("json", json::object()).dump();
+    std::ofstream(file) << sc.dump();
     a.insert(a.end(), {"--scenario", file.string()});
   }
   const bool embedded = c.value("embedded_ftp", true);
@@ -475,7 +475,7 @@ int replay(const settings& s) {
     std::thread& t;
     ~stopper() {
       io.stop();
-      t.join();
+      if (t.joinable()) t.join();
     }
   } stop_io{io, io_thread};
 
@@ -582,6 +582,15 @@ int replay(const settings& s) {
     std::cout << "; FTP server played back (" << steps.size() << " control steps)";
   }
   std::cout << '\n';
+  io.stop();
+  io_thread.join();
+  // The module's FTP commands are not what the host sees, but a change in them is worth
+  // knowing: the host's bytes matched though the module spoke differently to the server.
+  if (server) {
+    for (const auto& m : server->mismatches()) {
+      std::cout << "quecsim replay: note: an FTP command differed at " << m << '\n';
+    }
+  }
   return exit_ok;
 }
 

@@ -104,13 +104,13 @@ void replay_server::on_line(const std::string& line) {
     const bool same = expected == line || (verb_of(expected) == "PASS" && verb_of(line) == "PASS");
     const std::string verb = verb_of(line);
     if (!same && verb != "PORT" && verb != "EPRT") {
-      mismatches_.push_back("line " + std::to_string(steps_[cursor_].line) + ": expected '" +
-                            expected + "', got '" + line + "'");
+      mismatches_.push_back("line " + std::to_string(steps_[cursor_].line) + ": recorded '" +
+                            expected + "', sent '" + line + "'");
     }
     transfer_step_ = cursor_;
     ++cursor_;
   } else {
-    mismatches_.push_back("a control line after the recorded conversation: '" + line + "'");
+    mismatches_.push_back("the end of the recorded conversation: sent '" + line + "'");
   }
   const std::string verb = verb_of(line);
   if (verb == "RETR" || verb == "LIST" || verb == "NLST" || verb == "MLSD") {

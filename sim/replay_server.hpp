@@ -41,8 +41,8 @@ class replay_server {
   /// Listens on 127.0.0.1, any port; returns the port.
   std::uint16_t start();
 
-  /// Control lines the module sent that were not the recorded ones, as "line N: expected
-  /// 'X', got 'Y'" (read once the io_context has stopped).
+  /// Control lines the module sent that were not the recorded ones, as "line N: recorded
+  /// 'X', sent 'Y'" (read once the io_context has stopped).
   const std::vector<std::string>& mismatches() const { return mismatches_; }
 
  private:
