@@ -93,7 +93,8 @@ json build_request(const std::vector<std::string>& args) {
     json scenario;
     try {
       scenario = json::parse(in);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+      // parse_error, or out_of_range for a number too large for a double (1e400).
       throw usage_error("load: " + args[1] + " is not JSON: " + e.what());
     }
     return {{"op", "load"}, {"file", args[1]}, {"scenario", scenario}};

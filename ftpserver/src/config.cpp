@@ -33,7 +33,8 @@ std::vector<user> load_users_file(const std::filesystem::path& file, bool& anony
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, or out_of_range for a number too large for a double (1e400).
     throw config_error(where + ": not valid JSON: " + e.what());
   }
   const nlohmann::json* list = &doc;

@@ -232,7 +232,8 @@ std::vector<fault_rule> load_fault_file(const std::filesystem::path& file) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, or out_of_range for a number too large for a double (1e400).
     throw fault_rule_error(file.string() + ": not valid JSON: " + e.what());
   }
   return parse_fault_rules(doc, file.string());

@@ -162,14 +162,16 @@ json answer(const json& request, subscription& sub, backend& handler) {
 
 }  // namespace
 
-std::optional<std::string> answer_line(std::string_view line, subscription& sub,
-                                       backend& handler) {
+std::optional<std::string> answer_line(std::string_view line, subscription& sub, backend& handler) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return std::nullopt;  // blank
   json request;
   try {
     request = json::parse(line);
   } catch (const json::parse_error& e) {
     return dump({{"ok", false}, {"error", describe(e)}});
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double (1e400).
+    return dump({{"ok", false}, {"error", std::string("invalid JSON: ") + e.what()}});
   }
   json reply = json::object();
   if (request.is_object() && request.contains("id")) reply["id"] = request["id"];

@@ -746,6 +746,9 @@ json parse_json_text(const std::string& text, const std::string& source) {
     if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
     throw scenario_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
                          ": not valid JSON: " + what);
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double (1e400).
+    throw scenario_error(source + ": not valid JSON: " + e.what());
   }
 }
 

@@ -268,7 +268,8 @@ profile profile::parse(std::string_view json_text, const std::string& source) {
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number too large for a double (1e400).
     throw profile_error(source + ": not JSON: " + e.what());
   }
   if (!doc.is_object()) r.fail("", "expected an object");

@@ -827,6 +827,9 @@ class TestUsersAndCli(unittest.TestCase):
              "/nonexistent.json: cannot open the users file"),
             ([ftpd, "--root", "/tmp", "--port", "70000"], "--port"),
             ([ftpd, "--root", "/tmp", "--time-scale", "0"], "--time-scale"),
+            ([ftpd, "--root", "/tmp", "--login-timeout", "0"],
+             "--login-timeout: must be between 0 and 1e7 seconds"),
+            ([ftpd, "--root", "/tmp", "--login-timeout", "soon"], "--login-timeout"),
             ([ftpd, "--root", "/tmp", "--faults", "/nonexistent.json"],
              "/nonexistent.json: cannot open the fault file"),
         ]

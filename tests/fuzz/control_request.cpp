@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto n = std::min(chunk, rest.size());
     splitter.feed(rest.substr(0, n));
     rest.remove_prefix(n);
-    FUZZ_CHECK(splitter.held() <= limit);
+    // One byte of slack: the CR of a CRLF line exactly at the limit.
+    FUZZ_CHECK(splitter.held() <= limit + 1);
     chunk = chunk * 3 % 1021 + 1;
   }
   // An overlong line is reported once, however it was split.

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
         std::cerr << argv[0] << ": " << file.string() << ": cannot read\n";
         return 2;
       }
-      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string bytes((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
       // A crash or a failed invariant aborts here; the last name printed is the culprit.
       std::cout << file.string() << std::endl;
       LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());

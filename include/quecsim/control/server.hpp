@@ -69,7 +69,7 @@ class line_splitter {
 
 /// What one client has subscribed to, as its subscribe and unsubscribe requests set it.
 struct subscription {
-  bool active = false;     ///< subscribed now
+  bool active = false;      ///< subscribed now
   std::uint32_t kinds = 0;  ///< bit `static_cast<int>(events::kind)` set: that kind is wanted
 
   /// Whether an event of kind `k` goes to this client.
@@ -82,8 +82,7 @@ struct subscription {
 /// subscribe and unsubscribe on `sub`, hands every other op to `handler`. Returns the reply
 /// line (one JSON object, no line end), or nothing for a blank line. Never throws: a parse
 /// error, a bad request or a failing backend is an `"ok":false` reply.
-std::optional<std::string> answer_line(std::string_view line, subscription& sub,
-                                       backend& handler);
+std::optional<std::string> answer_line(std::string_view line, subscription& sub, backend& handler);
 
 /// The live control socket: a Unix stream socket speaking JSON Lines, one request object a
 /// line, one reply object a line, for any number of clients at once. Handles ping, subscribe
