@@ -32,9 +32,19 @@ DOCKER = os.path.join(SOURCE, "docker")
 DOCKERFILE = os.path.join(DOCKER, "Dockerfile")
 # The image's paths the ENV names, pointed into the scratch folder here.
 ENV_PATHS = ("QUECSIM_PREFIX", "QUECSIM_RUN", "QUECSIM_FTP_ROOT", "QUECSIM_STATE")
-# Programs the image holds besides what `cmake --install` puts there.
-SYSTEM_PROGRAMS = {"sh", "python3"}
+# Programs the image holds besides what `cmake --install` puts there, and where Debian has them
+# (this machine's PATH may find another python3 first, one without python3-serial).
+SYSTEM_PROGRAMS = {"sh": "/bin/sh", "python3": "/usr/bin/python3"}
 BUILD_TIMEOUT = 3600
+
+
+def _text(path):
+    """A file's text, "" while it does not exist."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def _wait_for(predicate, what, timeout=TIMEOUT * 4):
@@ -122,7 +132,7 @@ class ComposeFile(unittest.TestCase):
         for name, service in self.services.items():
             with self.subTest(service=name):
                 argv = service["command"]
-                self.assertIn(argv[0], installed | SYSTEM_PROGRAMS)
+                self.assertIn(argv[0], installed | set(SYSTEM_PROGRAMS))
                 text = " ".join(argv)
                 for path in re.findall(r"/src/quecsim/([\w./-]+)", text):
                     self.assertTrue(os.path.isfile(os.path.join(SOURCE, path)), path)
@@ -235,7 +245,7 @@ class DockerSteps(unittest.TestCase):
             self.assertEqual(code, expect, "%s exited %d" % (proc.args, code))
 
     def host(self, ready):
-        result = subprocess.run(["python3", os.path.join(self.workdir, "docker",
+        result = subprocess.run([SYSTEM_PROGRAMS["python3"], os.path.join(self.workdir, "docker",
                                                          "host_example.py"), ready],
                                 env=self.env, capture_output=True, text=True,
                                 timeout=TIMEOUT * 20, check=False)
@@ -268,9 +278,8 @@ class DockerSteps(unittest.TestCase):
         argv = self.cmd.exec_form or ["/bin/sh", "-c", self.cmd.text]
         proc = self.start(argv)
         ready = os.path.join(run, "ready.json")
-        _wait_for(lambda: os.path.exists(ready) and open(ready).read().endswith("\n"),
-                  "the ready line in %s" % ready)
-        line = json.load(open(ready))
+        _wait_for(lambda: _text(ready).endswith("\n"), "the ready line in %s" % ready)
+        line = json.loads(_text(ready))
         self.assertEqual(os.readlink(os.path.join(run, "ttyQ0")), line["pty"])
         self.assertEqual(line["pid"], proc.pid)  # exec: quecsim itself gets docker stop's signal
         self.assertEqual(line["ftp"]["root"], self.env["QUECSIM_FTP_ROOT"])
@@ -307,9 +316,8 @@ class DockerSteps(unittest.TestCase):
                        for a in local(services["module"]["command"])]
         module = self.start(module_argv)
         ready = os.path.join(paths["/run/quecsim"], "ready.json")
-        _wait_for(lambda: os.path.exists(ready) and open(ready).read().endswith("\n"),
-                  "the module's ready line")
-        self.assertIsNone(json.load(open(ready))["ftp"])  # no embedded server
+        _wait_for(lambda: _text(ready).endswith("\n"), "the module's ready line")
+        self.assertIsNone(json.loads(_text(ready))["ftp"])  # no embedded server
         host_argv = local(services["host"]["command"])
         self.assertEqual(host_argv[:2], ["python3", os.path.join(self.workdir, "docker",
                                                                  "host_example.py")])

@@ -80,6 +80,11 @@ class IntegrityUnderFaults(FtpTestCase):
             figures["attempts"] += len(case.attempts)
             figures["bytes moved"] += case.moved
             by_fault[case.fault_name] += 1
+            if (i + 1) % 1000 == 0:
+                # A long run shows it is moving.
+                print("integrity property test: %d cases, %.0f s" % (i + 1,
+                                                                   time.monotonic() - started),
+                      file=sys.stderr)
         elapsed = time.monotonic() - started
         print("integrity property test: %s; %.1f s; faults: %s"
               % (", ".join("%s %d" % kv for kv in sorted(figures.items())), elapsed,
