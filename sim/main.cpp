@@ -1,45 +1,25 @@
-// quecsim: a simulated Quectel GSM module on a pty. This file parses the command line and
-// wires the layers together; the behaviour lives in the quecsim::core library.
+// quecsim: a simulated Quectel GSM module on a pty. This file parses the command line and runs
+// one station (quecsim::station wires the layers together) until a signal ends it.
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
+#include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
-#include "control_backend.hpp"
 #include "ctl.hpp"
-#include "quecsim/control/server.hpp"
 #include "quecsim/core/clock.hpp"
-#include "quecsim/core/events.hpp"
-#include "quecsim/core/transcript.hpp"
-#include "quecsim/fault/injector.hpp"
 #include "quecsim/fault/scenario.hpp"
-#include "quecsim/ftp/service.hpp"
-#include "quecsim/ftpd/config.hpp"
-#include "quecsim/ftpd/fault.hpp"
-#include "quecsim/ftpd/server.hpp"
-#include "quecsim/module/module.hpp"
-#include "quecsim/net/network.hpp"
-#include "quecsim/serial/open_watch.hpp"
-#include "quecsim/serial/pty.hpp"
-#include "quecsim/serial/uart.hpp"
-#include "quecsim/storage/file_commands.hpp"
-#include "quecsim/storage/store.hpp"
+#include "quecsim/station/station.hpp"
 
 namespace {
 
@@ -93,29 +73,31 @@ void apply_scenario_settings(const std::vector<quecsim::fault::scenario>& scenar
   }
 }
 
-// Files a scenario places on the embedded server, random ones from the seed.
-void place_server_files(const std::vector<quecsim::fault::scenario>& scenarios,
-                        const std::filesystem::path& root, std::uint64_t seed) {
-  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
-  for (const auto& s : scenarios) {
-    for (const auto& f : s.files) {
-      const auto path = root / f.path;
-      std::filesystem::create_directories(path.parent_path());
-      std::ofstream out(path, std::ios::binary | std::ios::trunc);
-      if (f.text) {
-        out << *f.text;
-      } else {
-        std::string block(std::size_t{1} << 16, '\0');
-        for (std::uint64_t left = f.size; left > 0;) {
-          for (auto& c : block) c = static_cast<char>(rng() & 0xff);
-          const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, block.size()));
-          out.write(block.data(), static_cast<std::streamsize>(n));
-          left -= n;
-        }
-      }
-      if (!out) throw std::runtime_error(s.source + ": cannot write server file " + path.string());
-    }
-  }
+// The station's options: the command line without what only the command line has.
+quecsim::station_options station_options(const cli_options& o, std::uint64_t seed) {
+  quecsim::station_options so;
+  so.link = o.link;
+  so.control = o.control;
+  so.transcript = o.transcript;
+  so.baud = o.baud;
+  so.model = o.model;
+  so.power_up_lines = !o.no_power_up_lines;
+  so.power_up_at_start = o.power_up_at_start;
+  so.boot_delay_ms = o.boot_delay_ms;
+  so.imei = o.imei;
+  so.autobaud = o.autobaud;
+  so.ftp_root = o.ftp_root;
+  so.ftp_port = o.ftp_port;
+  so.embedded_ftp = !o.no_embedded_ftp;
+  so.ftp_users = o.ftp_users;
+  so.ftp_faults = o.ftp_faults;
+  so.hosts = o.hosts;
+  so.resolve = o.resolve;
+  so.latency_ms = o.latency_ms;
+  so.bandwidth = o.bandwidth;
+  so.seed = seed;
+  so.state_dir = o.state_dir;
+  return so;
 }
 
 }  // namespace
@@ -218,222 +200,47 @@ int run(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     boost::asio::io_context io;
     quecsim::clock clk(o.time_scale);
-    quecsim::events::bus bus;
-    std::optional<quecsim::transcript> record;
-    if (!o.transcript.empty()) {
-      record.emplace(o.transcript, clk);
-      record->attach(bus);
-    }
-
-    quecsim::serial::pty pty;
-    if (!o.link.empty()) pty.make_link(o.link);
-
-    quecsim::module::options mo;
+    std::unique_ptr<quecsim::station> station;
     try {
-      mo.model = quecsim::module::profile::find(o.model);
-    } catch (const quecsim::module::profile_error& e) {
-      // A model name nobody knows is a bad command line; a broken profile file is a file
-      // refused (its message names the file and the JSON pointer).
-      const bool file = o.model.find('/') != std::string::npos ||
-                        (o.model.size() > 5 && o.model.substr(o.model.size() - 5) == ".json");
-      std::cerr << "quecsim: --model " << o.model << ": " << e.what() << '\n';
-      return file ? exit_runtime : exit_usage;
-    }
-    if (o.boot_delay_ms) mo.model.boot_delay = std::chrono::milliseconds(*o.boot_delay_ms);
-    if (!o.imei.empty()) mo.model.imei = o.imei;
-    mo.power_up_lines = !o.no_power_up_lines;
-    // --baud 0 turns pacing off; the module still reports the default fixed rate.
-    mo.baud = o.autobaud ? 0 : o.baud == 0 ? 115200 : o.baud;
-    quecsim::module::module mod(io, clk, bus, mo);
-    quecsim::module::add_basic_commands(mod);
-    quecsim::module::add_general_commands(mod);
-    quecsim::module::add_context_commands(mod);
-
-    // The embedded FTP server: every host name AT+QFTPOPEN names reaches it by default, so
-    // firmware with a production host name works unchanged.
-    std::unique_ptr<quecsim::ftpd::server> ftpd;
-    if (!o.no_embedded_ftp) {
-      quecsim::ftpd::config fc;
-      std::filesystem::create_directories(o.ftp_root);
-      fc.root = std::filesystem::canonical(o.ftp_root);
-      fc.port = o.ftp_port;
-      for (const auto& u : o.ftp_users) {
-        fc.users.push_back(quecsim::ftpd::parse_user_spec(u, "--ftp-user"));
-      }
-      if (!o.ftp_faults.empty()) fc.faults = quecsim::ftpd::load_fault_file(o.ftp_faults);
-      for (const auto& s : scenarios) {
-        fc.users.insert(fc.users.end(), s.users.begin(), s.users.end());
-      }
-      place_server_files(scenarios, fc.root, seed);
-      ftpd = std::make_unique<quecsim::ftpd::server>(io, fc, clk);
-      ftpd->start();
-    }
-
-    quecsim::net::network_config nc;
-    nc.mode = o.resolve.empty()
-                  ? (ftpd ? quecsim::net::host_mode::embedded : quecsim::net::host_mode::map)
-                  : quecsim::net::parse_host_mode(o.resolve);
-    if (nc.mode == quecsim::net::host_mode::embedded && !ftpd) {
-      throw std::invalid_argument("--resolve embedded needs the embedded FTP server");
-    }
-    if (ftpd) nc.embedded = {"127.0.0.1", ftpd->endpoint().port()};
-    for (const auto& h : o.hosts) {
-      try {
-        nc.hosts.insert(quecsim::net::parse_host_entry(h));
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument("--host " + h + ": " + e.what());
-      }
-    }
-    nc.round_trip = std::chrono::duration_cast<quecsim::clock::duration>(
-        std::chrono::duration<double, std::milli>(o.latency_ms));
-    nc.bandwidth = o.bandwidth;
-    quecsim::net::network net(io, mod.context(), clk, bus, mo.id, nc);
-    // The module's storage: UFS, RAM and SD folders, shared by the file commands and the FTP
-    // service's local positions.
-    auto beside_ftp_root = [&o] {
-      auto root = std::filesystem::absolute(o.ftp_root).lexically_normal();
-      if (!root.has_filename()) root = root.parent_path();  // "dir/" names dir
-      return root.parent_path() / "quecsim-state";
-    };
-    const std::filesystem::path state_dir =
-        o.state_dir.empty() ? beside_ftp_root()
-                            : std::filesystem::absolute(o.state_dir).lexically_normal();
-    quecsim::storage::store files(state_dir, mo.model.storage);
-    quecsim::storage::file_commands file_commands(mod, files);
-    quecsim::ftp::service ftp(mod, net, &files);
-    try {
-      quecsim::module::apply_command_table(mod);
-    } catch (const quecsim::module::profile_error& e) {
-      std::cerr << "quecsim: --model " << o.model << ": " << e.what() << '\n';
-      return exit_runtime;
-    }
-
-    // The live control socket, by default beside the link.
-    const std::string control_path =
-        !o.control.empty() ? o.control : (o.link.empty() ? std::string() : o.link + ".ctl");
-    std::optional<quecsim::sim::control_backend> control_backend;
-    std::optional<quecsim::control::server> control;
-    if (!control_path.empty()) {
-      control_backend.emplace(mod, ftp, bus);
-      control.emplace(io, control_path, bus, *control_backend, &clk);
-    }
-
-    quecsim::serial::uart port(io, pty.master(), bus, mo.id, o.baud);
-    mod.attach(port);
-
-    // The injector exists only when there is something to inject (a scenario, or a control
-    // socket that may bring one): without it nothing listens for faults at all.
-    std::unique_ptr<quecsim::fault::injector> faults;
-    if (!scenarios.empty() || control) {
-      quecsim::fault::seams seams;
-      seams.module = &mod;
-      seams.network = &net;
-      seams.ftp = &ftp;
-      seams.port = &port;
-      seams.server = ftpd.get();
-      seams.files = &files;
-      faults = std::make_unique<quecsim::fault::injector>(io, clk, bus, seams, seed, mo.id);
-      try {
-        for (auto& s : scenarios) {
-          // The injector names an action that needs the server by its pointer; users, files,
-          // server rules and expected server files are the scenario's as a whole.
-          faults->load(s);
-          if (s.needs_embedded_server() && !ftpd) {
-            throw quecsim::fault::scenario_error(
-                s.source +
-                ": the scenario acts through the embedded FTP server (its users, files, rules "
-                "or expected server files), which --no-embedded-ftp turns off");
-          }
-        }
-      } catch (const quecsim::fault::scenario_error& e) {
-        std::cerr << "quecsim: " << e.what() << '\n';
-        return exit_usage;
-      }
-      if (control_backend) {
-        control_backend->faults = [&faults](const nlohmann::json& request) {
-          return quecsim::sim::fault_request(*faults, request);
-        };
-        control_backend->fault_state = [&faults] {
-          return nlohmann::json{{"scenarios", faults->loaded()},
-                                {"faults_fired", faults->faults_fired()}};
-        };
-      }
-    }
-
-    // A host opens its port before it powers the module: the module boots at the first open
-    // (closing and reopening does not power-cycle it), unless asked to boot at once. Bytes
-    // from the host prove an open too, whichever of the two events is handled first.
-    bool host_seen = o.power_up_at_start;
-    auto host_opened = [&mod, &host_seen] {
-      if (host_seen) return;
-      host_seen = true;
-      mod.power_on();
-    };
-    port.start([&mod, &host_opened](std::string_view bytes) {
-      host_opened();
-      mod.receive(bytes);
-    });
-    std::unique_ptr<quecsim::serial::open_watch> first_open;
-    if (o.power_up_at_start) {
-      mod.power_on();
-    } else {
-      try {
-        first_open = std::make_unique<quecsim::serial::open_watch>(io, pty.path(), host_opened);
-      } catch (const std::system_error& e) {
-        // Without inotify the open cannot be seen: power up at start, as before a host opens.
-        std::cerr << "quecsim: " << e.what() << "; powering up at start\n";
-        host_opened();
-      }
+      station = std::make_unique<quecsim::station>(io, clk, station_options(o, seed),
+                                                   std::move(scenarios));
+    } catch (const quecsim::fault::scenario_error& e) {
+      std::cerr << "quecsim: " << e.what() << '\n';
+      return exit_usage;
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io, &ftpd](const boost::system::error_code& ec, int) {
+    signals.async_wait([&io, &station](const boost::system::error_code& ec, int) {
       if (ec) return;
-      if (ftpd) ftpd->stop();
+      station->stop();
       io.stop();
     });
 
     if (o.ready_json) {
-      nlohmann::json ready{{"pty", pty.path()},
-                           {"link", o.link.empty() ? nlohmann::json() : nlohmann::json(o.link)},
-                           {"pid", ::getpid()},
-                           {"control", control ? nlohmann::json(control_path) : nlohmann::json()},
-                           {"model", mo.model.model},
-                           {"ftp", ftpd ? nlohmann::json{{"address", "127.0.0.1"},
-                                                         {"port", ftpd->endpoint().port()},
-                                                         {"root", ftpd->cfg().root.string()}}
-                                        : nlohmann::json()},
-                           {"state_dir", state_dir.lexically_normal().string()}};
-      std::cout << ready.dump() << std::endl;
+      std::cout << station->ready_json().dump() << std::endl;
     } else {
-      std::cout << "quecsim: " << mo.model.model << " on " << pty.path();
+      std::cout << "quecsim: " << station->model() << " on " << station->pty_path();
       if (!o.link.empty()) std::cout << " (link " << o.link << ")";
-      if (control) std::cout << "; control socket " << control_path;
+      if (!station->control_path().empty()) {
+        std::cout << "; control socket " << station->control_path();
+      }
       std::cout << std::endl;
-      if (ftpd) {
-        std::cout << "quecsim: embedded FTP server on 127.0.0.1:" << ftpd->endpoint().port()
-                  << " serving " << ftpd->cfg().root.string()
+      if (const auto ftp = station->ftp_endpoint()) {
+        std::cout << "quecsim: embedded FTP server on 127.0.0.1:" << ftp->port() << " serving "
+                  << station->ftp_root().string()
                   << "; every host name AT+QFTPOPEN gives goes to it" << std::endl;
       }
     }
     io.run();
-    if (faults) {
-      // A scenario's expectations decide the exit code, so a campaign can read it.
-      bool all_held = true;
-      const auto root = ftpd ? ftpd->cfg().root : std::filesystem::path(o.ftp_root);
-      for (const auto& v : faults->check(root)) {
-        std::string line =
-            "scenario " + v.scenario + ": " + (v.passed() ? "expectations held" : "FAILED");
-        for (const auto& f : v.failures) line += "; " + f;
-        bus.publish({quecsim::events::kind::info, mo.id, "fault", line});
-        std::cerr << "quecsim: " << line << '\n';
-        all_held = all_held && v.passed();
-      }
-      if (!all_held) return exit_expectations;
+    // A scenario's expectations decide the exit code, so a campaign can read it.
+    bool all_held = true;
+    for (const auto& v : station->check()) {
+      std::cerr << "quecsim: " << quecsim::station::describe(v) << '\n';
+      all_held = all_held && v.passed();
     }
-    return exit_ok;
+    return all_held ? exit_ok : exit_expectations;
   } catch (const std::invalid_argument& e) {
-    // Flag values that only make sense once combined (--host, --resolve).
+    // Flag values that only make sense once combined (--model, --host, --resolve).
     std::cerr << "quecsim: " << e.what() << '\n';
     return exit_usage;
   } catch (const std::exception& e) {

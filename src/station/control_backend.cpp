@@ -1,4 +1,4 @@
-#include "control_backend.hpp"
+#include "quecsim/station/control_backend.hpp"
 
 #include <cstdlib>
 #include <string>
