@@ -40,6 +40,7 @@ struct cli_options {
   std::string model = "M95";
   bool no_power_up_lines = false;
   bool power_up_at_start = false;
+  bool exit_on_close = false;
   std::optional<unsigned> boot_delay_ms;
   double time_scale = 1.0;
   std::string imei;
@@ -194,6 +195,8 @@ int run(int argc, char** argv) {
                "Do not send RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready");
   app.add_flag("--power-up-at-start", o.power_up_at_start,
                "Power the module on at start instead of when the host first opens the pty");
+  app.add_flag("--exit-on-close", o.exit_on_close,
+               "Exit (as on SIGTERM) once the host has opened the pty and closed it again");
   app.add_option("--boot-delay", o.boot_delay_ms,
                  "Silence after power-on before the power-up lines, in simulated ms "
                  "(default: the profile's)")
@@ -283,19 +286,23 @@ int run(int argc, char** argv) {
     boost::asio::io_context io;
     quecsim::clock clk(o.time_scale);
     std::unique_ptr<quecsim::station> station;
+    // SIGINT, SIGTERM and, with --exit-on-close, the host's last close end the run alike.
+    auto shut_down = [&io, &station] {
+      station->stop();
+      io.stop();
+    };
+    auto so = station_options(o, seed);
+    if (o.exit_on_close) so.on_host_closed = shut_down;
     try {
-      station = std::make_unique<quecsim::station>(io, clk, station_options(o, seed),
-                                                   std::move(scenarios));
+      station = std::make_unique<quecsim::station>(io, clk, std::move(so), std::move(scenarios));
     } catch (const quecsim::fault::scenario_error& e) {
       std::cerr << "quecsim: " << e.what() << '\n';
       return exit_usage;
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io, &station](const boost::system::error_code& ec, int) {
-      if (ec) return;
-      station->stop();
-      io.stop();
+    signals.async_wait([&shut_down](const boost::system::error_code& ec, int) {
+      if (!ec) shut_down();
     });
 
     if (o.ready_json) {

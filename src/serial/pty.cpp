@@ -49,6 +49,11 @@ pty::~pty() {
   if (master_ >= 0) ::close(master_);
 }
 
+void pty::release_slave() {
+  if (slave_ >= 0) ::close(slave_);
+  slave_ = -1;
+}
+
 void pty::make_link(const std::string& link) {
   struct stat st {};
   if (::lstat(link.c_str(), &st) == 0) {

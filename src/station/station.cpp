@@ -17,6 +17,7 @@
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
+#include "quecsim/serial/close_watch.hpp"
 #include "quecsim/serial/open_watch.hpp"
 #include "quecsim/serial/pty.hpp"
 #include "quecsim/serial/uart.hpp"
@@ -232,6 +233,11 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
       std::cerr << "quecsim: " << e.what() << "; powering up at start\n";
       host_opened();
     }
+  }
+  if (opts_.on_host_closed) {
+    // Where inotify is refused the close cannot be seen: refuse to start (a system error,
+    // exit 1) rather than run a one-shot run that would never end.
+    last_close_ = std::make_unique<serial::close_watch>(io, *pty_, opts_.on_host_closed);
   }
 }
 

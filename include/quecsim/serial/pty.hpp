@@ -23,6 +23,9 @@ class pty {
   /// Makes `link` a symlink to the slave path (replacing a stale symlink there; refusing to
   /// replace anything else); it is removed when the pty is destroyed.
   void make_link(const std::string& link);
+  /// Closes the pty's own slave descriptor: from then on the master hangs up (POLLHUP) when the
+  /// host closes its last one, and the host's descriptors alone keep the line open.
+  void release_slave();
   /// The symlink made by `make_link`, or empty.
   const std::string& link() const { return link_; }
 

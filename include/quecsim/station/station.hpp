@@ -25,6 +25,7 @@ namespace serial {
 class pty;
 class uart;
 class open_watch;
+class close_watch;
 }  // namespace serial
 namespace module {
 class module;
@@ -90,6 +91,9 @@ struct station_options {
   /// server rules act on (empty: 127.0.0.1, rules on every session). Modules sharing one
   /// server each take their own.
   std::string source_address;
+  /// Runs on the io_context once a host has opened the pty and then closed every descriptor
+  /// it opened (--exit-on-close); unset: closing the pty is nothing special.
+  std::function<void()> on_host_closed;
 };
 
 /// One simulated module with everything around it: the pty (and its link), the module and
@@ -180,6 +184,7 @@ class station {
   std::unique_ptr<serial::uart> port_;
   std::unique_ptr<fault::injector> faults_;
   std::unique_ptr<serial::open_watch> first_open_;
+  std::unique_ptr<serial::close_watch> last_close_;
 };
 
 }  // namespace quecsim
