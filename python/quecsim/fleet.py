@@ -324,26 +324,35 @@ def transfer_host(index, data, state, stats):
 
 def drive(hosts, deadline=None):
     """Runs the hosts' scripts to their end on one selector; raises HostError on the first
-    failure (after which the caller stops the process)."""
+    failure (after which the caller stops the process). Each round costs what its ready
+    descriptors cost, not what the number of hosts does."""
     sel = selectors.DefaultSelector()
     registered = {}
+    now = time.monotonic()
     for h in hosts:
         h.start()
         sel.register(h.fd, selectors.EVENT_READ, h)
         registered[h.fd] = selectors.EVENT_READ
-    now = time.monotonic()
-    for h in hosts:
-        h.advance(now)
-    live = {h for h in hosts if not h.done}
+    live = set(hosts)
+    touched = set(hosts)  # hosts whose state may have moved since they were last advanced
     last_check = now
     while live:
-        for h in list(live):
+        for h in touched:
+            h.advance(now)
+            if h.done and not h.out:
+                live.discard(h)
+                continue
             want = selectors.EVENT_READ | (selectors.EVENT_WRITE if h.out else 0)
             if registered[h.fd] != want:
                 sel.modify(h.fd, want, h)
                 registered[h.fd] = want
-        for key, mask in sel.select(0.05):
+        touched = set()
+        if not live:
+            break
+        timed = [h for h in live if isinstance(h.want, (Sleep, Quiet))]
+        for key, mask in sel.select(0.01 if timed else 0.2):
             h = key.data
+            touched.add(h)
             if mask & selectors.EVENT_WRITE and h.out:
                 try:
                     n = os.write(h.fd, h.out[:65536])
@@ -366,10 +375,7 @@ def drive(hosts, deadline=None):
                 else:
                     h.inbuf += chunk
         now = time.monotonic()
-        for h in list(live):
-            h.advance(now)
-            if h.done and not h.out:
-                live.discard(h)
+        touched.update(timed)
         if now - last_check > 0.5:
             last_check = now
             for h in live:
