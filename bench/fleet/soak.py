@@ -3,7 +3,7 @@
 with faults firing, under a time scale.
 
     /usr/bin/python3 bench/fleet/soak.py build/sim/quecsim [--modules 1000] [--cycles 100]
-        [--kib 16] [--time-scale 0.1] [--seed 1]
+        [--kib 16] [--time-scale 0.5] [--seed 1]
 
 One `quecsim --modules N --baud 0 --time-scale X` (the default 300 ms network round trip,
 scaled) loads a scenario for every module whose faults fire at random (seeded; each module
@@ -142,7 +142,8 @@ def soak_script(index, data, cycles, st):
             # The robust recovery: close whatever is left (any answer), then the cycle again.
             yield from command(b"AT+QFTPCLOSE", b"+QFTPCLOSE:")
         else:
-            raise HostError("module %d: cycle %d failed %d times" % (index, c, MAX_ATTEMPTS))
+            raise HostError("module %d: cycle %d failed %d times (%s)" %
+                            (index, c, MAX_ATTEMPTS, st["failures"]))
 
 
 def stat_script(index, st):
@@ -169,7 +170,7 @@ def main():
     ap.add_argument("--modules", type=int, default=1000)
     ap.add_argument("--cycles", type=int, default=100)
     ap.add_argument("--kib", type=int, default=16, help="size of each PUT and GET")
-    ap.add_argument("--time-scale", default="0.1")
+    ap.add_argument("--time-scale", default="0.5")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
