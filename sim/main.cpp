@@ -273,6 +273,12 @@ int run(int argc, char** argv) {
   try {
     for (const auto& s : scenarios) quecsim::fault::check_targets(s, o.modules);
     if (o.modules > 1) quecsim::sim::check_fleet(o.modules, o.link, o.control);
+    if (o.modules > 1 && o.exit_on_close) {
+      throw quecsim::sim::fleet_usage_error(
+          "--exit-on-close: one module's host closing its pty does not end a fleet of "
+          "--modules " +
+          std::to_string(o.modules) + "; SIGTERM ends it");
+    }
   } catch (const std::exception& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
     return exit_usage;

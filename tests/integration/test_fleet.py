@@ -238,6 +238,9 @@ class BadCommandLines(unittest.TestCase):
         self.assertIn("{n}", err)
         self.assertEqual(os.listdir(tmp), [])
 
+    def test_exit_on_close_is_refused_for_a_fleet(self):
+        self.assertIn("--exit-on-close", self.refused("--modules", "2", "--exit-on-close"))
+
     def test_a_scenario_naming_a_module_that_does_not_run_is_refused(self):
         tmp = tempfile.mkdtemp(prefix="quecsim-fleet-")
         self.addCleanup(shutil.rmtree, tmp, True)
@@ -287,8 +290,9 @@ class Flood(FleetTestCase):
                 h.close()
         self.assertEqual(state["phase"], "done")
         self.assertEqual(hosts[0].written, (self.MIB << 20) + len(b"\rATE1V1Q0\r") + 3)
-        # Every byte came back as echo (plus the ERRORs of the lines).
-        self.assertGreater(hosts[0].discarded, self.MIB << 20)
+        # The module answered all along (echo and ERRORs; how much depends on the random
+        # bytes, which hold ATE0s and ATE1s: "ATE" alone is ATE0).
+        self.assertGreater(hosts[0].discarded, 0)
         self.assertGreaterEqual(stats["cycles"], 2)
         for n, (count, digest) in stats["files"].items():
             for c in range(count):
