@@ -10,6 +10,7 @@
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/ftpd/server.hpp"
+#include "unknown_flags.hpp"
 
 namespace {
 
@@ -63,6 +64,7 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--banner", cfg.banner, "Greeting text after 220")->capture_default_str();
   try {
+    quecsim::cli::refuse_unknown_flags(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);

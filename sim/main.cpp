@@ -22,6 +22,7 @@
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/station/station.hpp"
+#include "unknown_flags.hpp"
 
 namespace {
 
@@ -256,6 +257,7 @@ int run(int argc, char** argv) {
                  "server; --link, --control and --transcript then take {n}, the module's number")
       ->check(CLI::Range(1, quecsim::sim::most_modules));
   try {
+    quecsim::cli::refuse_unknown_flags(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
@@ -300,7 +302,7 @@ int run(int argc, char** argv) {
     auto so = station_options(o, seed);
     if (o.exit_on_close) so.on_host_closed = shut_down;
     try {
-      station = std::make_unique<quecsim::station>(io, clk, std::move(so), std::move(scenarios));
+      station = std::make_unique<quecsim::station>(io, clk, std::move(so), scenarios);
     } catch (const quecsim::fault::scenario_error& e) {
       std::cerr << "quecsim: " << e.what() << '\n';
       return exit_usage;

@@ -78,7 +78,13 @@ ftpd::config station::server_config(const station_options& opts,
   std::filesystem::create_directories(opts.ftp_root);
   fc.root = std::filesystem::canonical(opts.ftp_root);
   fc.port = opts.ftp_port;
-  for (const auto& u : opts.ftp_users) fc.users.push_back(ftpd::parse_user_spec(u, "--ftp-user"));
+  for (const auto& u : opts.ftp_users) {
+    try {
+      fc.users.push_back(ftpd::parse_user_spec(u, "--ftp-user"));
+    } catch (const ftpd::config_error& e) {
+      throw station_usage_error(e.what());
+    }
+  }
   if (!opts.ftp_faults.empty()) fc.faults = ftpd::load_fault_file(opts.ftp_faults);
   for (const auto& s : scenarios) fc.users.insert(fc.users.end(), s.users.begin(), s.users.end());
   place_server_files(scenarios, fc.root, opts.seed);
@@ -86,7 +92,7 @@ ftpd::config station::server_config(const station_options& opts,
 }
 
 station::station(boost::asio::io_context& io, const clock& clk, station_options opts,
-                 std::vector<fault::scenario> scenarios, ftpd::server* server, int module_id)
+                 const std::vector<fault::scenario>& scenarios, ftpd::server* server, int module_id)
     : opts_(std::move(opts)), id_(module_id) {
   if (opts_.shared_transcript != nullptr) {
     opts_.shared_transcript->attach(bus_);
@@ -192,7 +198,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     seams.files = files_.get();
     seams.server_client = opts_.source_address;
     faults_ = std::make_unique<fault::injector>(io, clk, bus_, seams, opts_.seed, id_);
-    for (auto& s : scenarios) {
+    for (const auto& s : scenarios) {
       // The injector names an action that needs the server by its pointer; users, files,
       // server rules and expected server files are the scenario's as a whole.
       faults_->load(s);

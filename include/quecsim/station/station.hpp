@@ -110,7 +110,7 @@ class station {
   /// station_usage_error for a bad option, fault::scenario_error for a scenario the module
   /// cannot run, std::exception for anything else the system refuses.
   station(boost::asio::io_context& io, const clock& clk, station_options opts,
-          std::vector<fault::scenario> scenarios, ftpd::server* server = nullptr,
+          const std::vector<fault::scenario>& scenarios, ftpd::server* server = nullptr,
           int module_id = 0);
   ~station();
   station(const station&) = delete;
