@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,7 @@
 
 #include "campaign.hpp"
 #include "ctl.hpp"
+#include "fleet.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/station/station.hpp"
@@ -63,6 +65,7 @@ struct cli_options {
   bool autobaud = false;
   std::optional<std::uint64_t> seed;
   std::string state_dir;  // empty: beside the FTP root
+  int modules = 1;
 };
 
 // Scenario settings fill in what the command line left at its default: the command line wins.
@@ -160,6 +163,73 @@ quecsim::station_options station_options(const cli_options& o, std::uint64_t see
   return so;
 }
 
+// `--modules N` (N > 1): N stations on one io_context, module i built from the command line
+// and the scenarios that target it.
+int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::scenario> all) {
+  // Paths of one module: {n} in a pattern, or a folder per module under the state folder.
+  std::string state_base = o.state_dir;
+  if (state_base.empty()) {
+    // As one module's: quecsim-state beside the FTP root.
+    auto root = std::filesystem::absolute(o.ftp_root).lexically_normal();
+    if (!root.has_filename()) root = root.parent_path();  // "dir/" names dir
+    state_base = (root.parent_path() / "quecsim-state").string();
+  }
+  const bool shared_transcript = o.transcript.find("{n}") == std::string::npos;
+  std::vector<quecsim::station_options> modules;
+  std::vector<std::vector<quecsim::fault::scenario>> scenarios(o.modules);
+  for (int i = 0; i < o.modules; ++i) {
+    cli_options mine = o;
+    for (const auto& s : all)
+      if (s.targets(i)) scenarios[i].push_back(s);
+    apply_scenario_settings(scenarios[i], app, mine);
+    // Each module draws its own random choices: module n from the seed plus n.
+    auto so = station_options(mine, mine.seed.value_or(1) + static_cast<std::uint64_t>(i));
+    so.link = quecsim::sim::expand(o.link, i);
+    so.control = quecsim::sim::expand(o.control, i);
+    so.transcript = shared_transcript ? std::string() : quecsim::sim::expand(o.transcript, i);
+    so.state_dir = state_base.find("{n}") != std::string::npos
+                       ? quecsim::sim::expand(state_base, i)
+                       : (std::filesystem::path(state_base) / std::to_string(i)).string();
+    so.source_address = quecsim::sim::module_address(i);
+    modules.push_back(std::move(so));
+  }
+  // One clock for all: a scenario's time scale is the process's.
+  apply_scenario_settings(all, app, o);
+  try {
+    ::signal(SIGPIPE, SIG_IGN);
+    boost::asio::io_context io;
+    quecsim::clock clk(o.time_scale);
+    std::unique_ptr<quecsim::sim::fleet> fleet;
+    try {
+      fleet =
+          std::make_unique<quecsim::sim::fleet>(io, clk, std::move(modules), std::move(scenarios),
+                                                all, shared_transcript ? o.transcript : "");
+    } catch (const quecsim::fault::scenario_error& e) {
+      std::cerr << "quecsim: " << e.what() << '\n';
+      return exit_usage;
+    }
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&io, &fleet](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      fleet->stop();
+      io.stop();
+    });
+    if (o.ready_json) {
+      std::cout << fleet->ready_json().dump() << std::endl;
+    } else {
+      fleet->describe(std::cout);
+    }
+    io.run();
+    return fleet->check(std::cerr) ? exit_ok : exit_expectations;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "quecsim: " << e.what() << '\n';
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::cerr << "quecsim: " << e.what() << '\n';
+    return exit_runtime;
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -240,6 +310,10 @@ int run(int argc, char** argv) {
   app.add_option("--state-dir", o.state_dir,
                  "Folder of the module's storage: UFS (kept across runs), RAM, SD card "
                  "(default: quecsim-state beside the FTP root)");
+  app.add_option("--modules", o.modules,
+                 "Run N modules in this process on one event loop, sharing the embedded FTP "
+                 "server; --link, --control and --transcript then take {n}, the module's number")
+      ->check(CLI::Range(1, quecsim::sim::most_modules));
   try {
     quecsim::cli::refuse_unknown_flags(app, argc, argv);
     app.parse(argc, argv);
@@ -256,6 +330,20 @@ int run(int argc, char** argv) {
     std::cerr << "quecsim: " << e.what() << '\n';
     return exit_usage;
   }
+  try {
+    for (const auto& s : scenarios) quecsim::fault::check_targets(s, o.modules);
+    if (o.modules > 1) quecsim::sim::check_fleet(o.modules, o.link, o.control);
+    if (o.modules > 1 && o.exit_on_close) {
+      throw quecsim::sim::fleet_usage_error(
+          "--exit-on-close: one module's host closing its pty does not end a fleet of "
+          "--modules " +
+          std::to_string(o.modules) + "; SIGTERM ends it");
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "quecsim: " << e.what() << '\n';
+    return exit_usage;
+  }
+  if (o.modules > 1) return run_fleet(app, o, std::move(scenarios));
   apply_scenario_settings(scenarios, app, o);
   const std::uint64_t seed = o.seed.value_or(1);
 

@@ -1,5 +1,7 @@
 #include "quecsim/ftpd/fault.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -41,8 +43,8 @@ const std::map<fault_action, std::set<std::string>>& action_keys() {
   return keys;
 }
 
-const std::set<std::string> common_keys = {"action", "command", "argument",
-                                           "count",  "sticky",  "name"};
+const std::set<std::string> common_keys = {"action", "command", "argument", "count",
+                                           "sticky", "name",    "client"};
 
 [[noreturn]] void fail(const std::string& source, const std::string& pointer,
                        const std::string& expected) {
@@ -156,6 +158,14 @@ fault_rule parse_fault_rule(const nlohmann::json& o, const std::string& source,
     if (!o["name"].is_string()) fail(source, p + "/name", "expected a string");
     r.name = o["name"].get<std::string>();
   }
+  if (o.contains("client")) {
+    const auto& c = o["client"];
+    in6_addr scratch{};
+    if (!c.is_string() || (::inet_pton(AF_INET, c.get<std::string>().c_str(), &scratch) != 1 &&
+                           ::inet_pton(AF_INET6, c.get<std::string>().c_str(), &scratch) != 1))
+      fail(source, p + "/client", "expected the client's IP address such as \"127.1.0.2\"");
+    r.client = c.get<std::string>();
+  }
   auto ms = [&](const char* key) {
     return std::chrono::milliseconds(
         static_cast<std::int64_t>(get_uint(o[key], source, p + "/" + key, 0)));
@@ -261,6 +271,15 @@ bool glob_match(std::string_view pat, std::string_view s) {
 }
 
 fault_book::rule_id fault_book::add(fault_rule r) {
+  // A sticky rule that has fired its count can never fire again: drop it here (not when it
+  // fires, where the caller still holds it), so a long run that keeps adding one-shot rules
+  // keeps a book of the rules that can still act.
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [](const entry& e) {
+                                  return e.rule.sticky && e.rule.count >= 0 &&
+                                         e.fired_sticky >= e.rule.count;
+                                }),
+                 entries_.end());
   auto id = next_id_++;
   entries_.push_back(entry{id, std::move(r), 0});
   if (observer_) observer_();
@@ -280,10 +299,11 @@ void fault_book::clear() {
 }
 
 bool fault_book::has_fires_left(const entry& e, const tally& t) const {
+  if (!e.rule.client.empty() && e.rule.client != t.client) return false;
   if (e.rule.count < 0) return true;
   if (e.rule.sticky) return e.fired_sticky < e.rule.count;
-  auto it = t.find(e.id);
-  return it == t.end() || it->second < e.rule.count;
+  auto it = t.fired.find(e.id);
+  return it == t.fired.end() || it->second < e.rule.count;
 }
 
 void fault_book::consume(rule_id id, tally& t) {
@@ -292,7 +312,7 @@ void fault_book::consume(rule_id id, tally& t) {
     if (e.rule.sticky)
       ++e.fired_sticky;
     else
-      ++t[id];
+      ++t.fired[id];
   }
 }
 

@@ -289,7 +289,9 @@ bool same_address(const std::string& a, const std::string& b) {
 // The session
 
 protocol::protocol(session_context ctx)
-    : ctx_(std::move(ctx)), splitter_(ctx_.cfg.limits.max_line) {}
+    : ctx_(std::move(ctx)), splitter_(ctx_.cfg.limits.max_line) {
+  tally_.client = ctx_.peer_address;
+}
 
 void protocol::note(record_kind k, std::string_view text) const {
   if (observer_) observer_(k, text);

@@ -148,6 +148,7 @@ void injector::load(scenario s) {
   if (seams_.server != nullptr) {
     for (auto rule : s.server_faults) {
       if (rule.name.empty()) rule.name = s.name;
+      if (rule.client.empty()) rule.client = seams_.server_client;
       ls->server_rules.push_back(seams_.server->add_fault(std::move(rule)));
     }
   }
@@ -441,6 +442,7 @@ std::string injector::act(const action& a, std::vector<std::uint64_t>* rules) {
     r.count = 1;
     r.sticky = true;
     r.name = "idle_timeout (scenario)";
+    r.client = seams_.server_client;
     const auto id = seams_.server->add_fault(r);
     if (rules != nullptr) rules->push_back(id);
     return "server sends 421 and closes the control connection";
@@ -465,6 +467,7 @@ std::string injector::act(const action& a, std::vector<std::uint64_t>* rules) {
       r.after = ms(p, "delay_ms");
     }
     r.name = n + " " + r.command;
+    r.client = seams_.server_client;
     const auto id = seams_.server->add_fault(r);
     if (rules != nullptr) rules->push_back(id);
     return n == "server_reply" ? "server answers " + r.command + " with " + r.text.substr(0, 3)
@@ -472,6 +475,7 @@ std::string injector::act(const action& a, std::vector<std::uint64_t>* rules) {
   }
   if (n == "server_fault") {
     auto r = ftpd::parse_fault_rule(p["rule"], "control", a.pointer + "/rule");
+    if (r.client.empty()) r.client = seams_.server_client;
     const auto id = seams_.server->add_fault(r);
     if (rules != nullptr) rules->push_back(id);
     return std::string("server rule ") + std::string(ftpd::to_string(r.action));

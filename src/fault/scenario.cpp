@@ -602,6 +602,27 @@ expectations parse_expect(const json& x, const std::string& source, const std::s
   return out;
 }
 
+// "modules": "all", one module id, or an array of distinct ids.
+std::vector<int> parse_modules(const json& m, const std::string& source, const std::string& p) {
+  constexpr std::int64_t highest = 65535;
+  if (m.is_string() && m == "all") return {};
+  if (m.is_number_integer()) return {static_cast<int>(integer_at(m, source, p, 0, highest))};
+  if (!m.is_array() || m.empty()) {
+    fail(source, p,
+         "expected \"all\", a module number (0 for the first) or a non-empty array of them");
+  }
+  std::vector<int> ids;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const std::string at = p + "/" + std::to_string(i);
+    const auto id = static_cast<int>(integer_at(m[i], source, at, 0, highest));
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      fail(source, at, "module " + std::to_string(id) + " is named twice");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::vector<std::string> action_names() {
@@ -695,10 +716,31 @@ action parse_action(const json& o, const std::string& source, const std::string&
   return a;
 }
 
+const std::vector<std::string>& scenario_keys() {
+  static const std::vector<std::string> keys = {
+      "$schema", "name", "description", "seed", "modules", "module", "server", "events", "expect"};
+  return keys;
+}
+
+bool scenario::targets(int id) const {
+  return modules.empty() || std::find(modules.begin(), modules.end(), id) != modules.end();
+}
+
+void check_targets(const scenario& s, int count) {
+  for (std::size_t i = 0; i < s.modules.size(); ++i) {
+    if (s.modules[i] < count) continue;
+    // A single number stood at /modules itself; an array's elements at /modules/i.
+    const std::string pointer = s.modules_listed ? "/modules/" + std::to_string(i) : "/modules";
+    fail(s.source, pointer,
+         "expected a module of this process (" +
+             (count == 1 ? std::string("only 0") : "0 to " + std::to_string(count - 1)) +
+             "), got " + std::to_string(s.modules[i]));
+  }
+}
+
 scenario parse_scenario(const json& doc, const std::string& source) {
   object_at(doc, source, "", "a scenario object with \"name\" and \"events\"");
-  only_keys(doc, {"$schema", "name", "description", "seed", "module", "server", "events", "expect"},
-            source, "", "a scenario");
+  only_keys(doc, scenario_keys(), source, "", "a scenario");
   scenario s;
   s.source = source;
   if (!doc.contains("name")) fail(source, "", "expected \"name\"");
@@ -711,6 +753,10 @@ scenario parse_scenario(const json& doc, const std::string& source) {
   if (doc.contains("$schema")) string_at(doc["$schema"], source, "/$schema");
   if (doc.contains("seed")) {
     s.seed = static_cast<std::uint64_t>(integer_at(doc["seed"], source, "/seed", 0));
+  }
+  if (doc.contains("modules")) {
+    s.modules = parse_modules(doc["modules"], source, "/modules");
+    s.modules_listed = doc["modules"].is_array();
   }
   if (doc.contains("module")) s.module = parse_module(doc["module"], source, "/module");
   if (doc.contains("server")) parse_server(doc["server"], source, "/server", s);

@@ -8,6 +8,11 @@ namespace {
 // Host bytes the module keeps before it stops reading the UART.
 constexpr std::size_t input_high_water = std::size_t{16} * 1024;
 constexpr std::size_t input_low_water = std::size_t{4} * 1024;
+// Echo and answers the host has not read yet. Past this much the module stops interpreting
+// command-mode bytes until the UART has drained, so its input backs up to input_high_water
+// and it stops reading: a host that floods the line without reading it blocks, as a UART
+// without a reader would, instead of growing the module's output without bound.
+constexpr std::size_t output_high_water = std::size_t{32} * 1024;
 
 constexpr int result_ok = 0;
 constexpr int result_connect = 1;
@@ -314,6 +319,10 @@ void module::pump() {
       pump_data();
       break;
     }
+    if (port_ != nullptr && port_->queued() > output_high_water) {
+      wait_for_output_drain();
+      break;
+    }
     const at::feed_result r = line_.feed(input_);
     input_.erase(0, r.consumed);
     if (!r.echo.empty()) send_raw(r.echo);
@@ -328,6 +337,16 @@ void module::pump() {
     warn("host sent bytes before the previous command's final result");
   }
   update_input_pause();
+}
+
+void module::wait_for_output_drain() {
+  if (output_wait_) return;
+  output_wait_ = true;
+  port_->when_drained([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    output_wait_ = false;
+    pump();
+  });
 }
 
 void module::pump_data() {

@@ -1,5 +1,8 @@
 #include "quecsim/net/network.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -222,10 +225,23 @@ void connection::try_endpoint(std::size_t index) {
   error_code ec;
   if (socket_.is_open()) socket_.close(ec);
   socket_.open(endpoints_[index].protocol(), ec);
+  if (!ec) bind_source(endpoints_[index], ec);
   if (ec) return finish_connect(make_error_code(errc::connect_failed));
   socket_.async_connect(endpoints_[index], [self = shared_from_this(), index](error_code ec) {
     self->on_connect(index, ec);
   });
+}
+
+void connection::bind_source(const tcp::endpoint& to, error_code& ec) {
+  const auto& from = net_.config().source_address;
+  if (from.empty() || !to.address().is_loopback()) return;
+  const auto source = asio::ip::make_address(from, ec);
+  if (ec || source.is_v4() != to.address().is_v4()) return;
+  // The port is chosen at connect time, per destination, so a thousand modules binding
+  // their own address do not each use up a port of the whole ephemeral range.
+  const int on = 1;
+  (void)::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+  socket_.bind(tcp::endpoint(source, 0), ec);
 }
 
 void connection::on_connect(std::size_t index, error_code ec) {

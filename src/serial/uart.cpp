@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <system_error>
+#include <cerrno>
+#include <memory>
 
 namespace quecsim::serial {
 namespace {
@@ -17,10 +18,17 @@ constexpr std::size_t unpaced_chunk = std::size_t{64} * 1024;
 // With pacing, bytes move in slices of about this much line time, so the rate is smooth.
 constexpr auto pace_slice = std::chrono::milliseconds(10);
 
-int duplicate(int fd) {
-  const int copy = ::dup(fd);
-  if (copy < 0) throw std::system_error(errno, std::generic_category(), "dup pty master");
-  return copy;
+// Output buffer capacity an idle module keeps.
+constexpr std::size_t idle_capacity = 4096;
+// The largest read taken from the pty at once.
+constexpr std::size_t read_chunk = std::size_t{64} * 1024;
+
+// Where every uart of a thread reads into. A read is consumed (published and handed to the
+// module, which copies what it keeps) before its handler returns, and one thread runs one
+// handler at a time, so a thousand idle modules share these 64 KiB instead of owning 64 MiB.
+char* read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[read_chunk]);
+  return buffer.get();
 }
 
 }  // namespace
@@ -28,7 +36,7 @@ int duplicate(int fd) {
 uart::uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int module_id,
            unsigned baud)
     : io_(io),
-      fd_(io, duplicate(master_fd)),
+      fd_(io, master_fd),
       bus_(bus),
       module_id_(module_id),
       baud_(baud),
@@ -37,6 +45,10 @@ uart::uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int mod
 
 uart::~uart() {
   *alive_ = false;
+  // The descriptor is the pty's: stop watching it without closing it.
+  boost::system::error_code ignored;
+  fd_.cancel(ignored);
+  (void)fd_.release();
 }
 
 clock::duration uart::line_time(std::size_t bytes) const {
@@ -53,34 +65,45 @@ void uart::start(receiver on_bytes) {
 void uart::do_read() {
   if (reading_ || paused_) return;
   reading_ = true;
-  std::size_t want = in_.size();
-  if (baud_ != 0) want = std::clamp<std::size_t>(baud_ / 10 / 100, 1, in_.size());
-  fd_.async_read_some(boost::asio::buffer(in_.data(), want),
-                      [this, alive = std::weak_ptr<bool>(alive_)](auto ec, std::size_t n) {
-                        if (alive.expired()) return;
-                        on_read(ec, n);
-                      });
+  fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                 [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+                   if (alive.expired()) return;
+                   on_readable(ec);
+                 });
 }
 
-void uart::on_read(const boost::system::error_code& ec, std::size_t n) {
+void uart::on_readable(const boost::system::error_code& ec) {
   reading_ = false;
   if (ec == boost::asio::error::operation_aborted) return;
-  if (ec) {
-    // The slave is held open by the pty itself, so errors here are transient (EIO while the
-    // kernel tears down a closing host's session); retry shortly rather than die.
-    read_pace_.expires_after(std::chrono::milliseconds(20));
-    read_pace_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto e) {
-      if (!e && !alive.expired()) do_read();
-    });
-    return;
+  if (paused_) return;  // paused while the wait was pending: resume_input() reads again
+  std::size_t want = read_chunk;
+  if (baud_ != 0) want = std::clamp<std::size_t>(baud_ / 10 / 100, 1, read_chunk);
+  char* const buffer = read_buffer();
+  const ssize_t got = ec ? -1 : ::read(fd_.native_handle(), buffer, want);
+  if (got < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    return do_read();
   }
-  const std::string_view bytes(in_.data(), n);
+  if (got <= 0) return retry_read();
+  const auto n = static_cast<std::size_t>(got);
+  const std::string_view bytes(buffer, n);
   if (bus_.active()) bus_.publish({events::kind::uart_rx, module_id_, "uart", bytes});
   if (on_bytes_) on_bytes_(bytes);
   if (baud_ == 0) return do_read();
   read_pace_.expires_after(line_time(n));
   read_pace_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto e) {
     if (!e && !alive.expired()) do_read();
+  });
+}
+
+void uart::retry_read() {
+  // The slave is held open by the pty itself, so errors here are transient (EIO while the
+  // kernel tears down a closing host's session); retry shortly rather than die.
+  reading_ = true;
+  read_pace_.expires_after(std::chrono::milliseconds(20));
+  read_pace_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto e) {
+    if (alive.expired()) return;
+    reading_ = false;
+    if (!e) do_read();
   });
 }
 
@@ -105,8 +128,14 @@ void uart::write(std::string_view bytes) {
 void uart::do_write() {
   if (out_.size() == out_pos_) {
     writing_ = false;
-    out_.clear();
     out_pos_ = 0;
+    // A download leaves these sized for its bursts; an idle module gives the memory back.
+    if (out_.capacity() > idle_capacity) {
+      std::string().swap(out_);
+      std::string().swap(in_flight_);
+    } else {
+      out_.clear();
+    }
     notify_drained();
     return;
   }

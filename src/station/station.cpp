@@ -94,7 +94,9 @@ ftpd::config station::server_config(const station_options& opts,
 station::station(boost::asio::io_context& io, const clock& clk, station_options opts,
                  const std::vector<fault::scenario>& scenarios, ftpd::server* server, int module_id)
     : opts_(std::move(opts)), id_(module_id) {
-  if (!opts_.transcript.empty()) {
+  if (opts_.shared_transcript != nullptr) {
+    opts_.shared_transcript->attach(bus_);
+  } else if (!opts_.transcript.empty()) {
     record_ = std::make_unique<transcript>(opts_.transcript, clk);
     record_->attach(bus_);
     if (!opts_.transcript_config.empty()) {
@@ -152,6 +154,10 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   nc.round_trip = std::chrono::duration_cast<clock::duration>(
       std::chrono::duration<double, std::milli>(opts_.latency_ms));
   nc.bandwidth = opts_.bandwidth;
+  if (!opts_.source_address.empty()) {
+    nc.source_address = opts_.source_address;
+    nc.listen_address = opts_.source_address;  // PORT names the address the server sees
+  }
   net_ = std::make_unique<net::network>(io, module_->context(), clk, bus_, id_, nc);
   // The module's storage: UFS, RAM and SD folders, shared by the file commands and the FTP
   // service's local positions.
@@ -193,6 +199,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     seams.port = port_.get();
     seams.server = server_;
     seams.files = files_.get();
+    seams.server_client = opts_.source_address;
     faults_ = std::make_unique<fault::injector>(io, clk, bus_, seams, opts_.seed, id_);
     for (const auto& s : scenarios) {
       // The injector names an action that needs the server by its pointer; users, files,

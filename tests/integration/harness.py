@@ -147,7 +147,9 @@ class Quecsim:
                                      stderr=self._stderr, env=_environment(env))
         try:
             self.ready = self._read_ready(start_timeout)
-            self.pty = self.ready["pty"]
+            # With --modules N the ready line lists the modules; the port is module 0's.
+            self.modules = self.ready.get("modules", [self.ready])
+            self.pty = self.modules[0]["pty"]
             self.pid = self.ready["pid"]
             self.model = self.ready.get("model")
             # The control socket's path (--control, or beside --link), None without one.

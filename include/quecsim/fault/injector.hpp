@@ -45,6 +45,9 @@ struct seams {
   module::host_port* port = nullptr;  ///< the real UART, where host-side faults stand in front
   ftpd::server* server = nullptr;     ///< the embedded server, or null
   storage::store* files = nullptr;    ///< the module's UFS/RAM/SD, or null
+  /// The address this module's connections reach a server shared with other modules from:
+  /// the server rules its scenarios add then act on its sessions only. Empty: on every one.
+  std::string server_client;
 };
 
 /// The outcome of one scenario's expectations, checked at exit.

@@ -118,14 +118,25 @@ struct scenario {
   std::vector<server_file> files;
   std::vector<event> events;
   expectations expect;
+  /// The modules of the process it acts on (`"modules"`: a number, an array of them, or
+  /// "all"); empty means every module.
+  std::vector<int> modules;
+  bool modules_listed = false;  ///< "modules" was an array (for the pointers of messages)
   /// Whether anything in it needs the embedded server (its rules, files, server actions).
   bool needs_embedded_server() const;
+  /// Whether it acts on module `id`.
+  bool targets(int id) const;
 };
 
 /// Parses a scenario document; `source` prefixes error messages.
 scenario parse_scenario(const nlohmann::json& doc, const std::string& source);
 /// Reads and parses a scenario file; syntax errors name the line and column.
 scenario load_scenario(const std::filesystem::path& file);
+/// Checks that every module the scenario names exists in a process of `count` modules
+/// (ids 0 to count - 1); throws scenario_error naming the source and the pointer.
+void check_targets(const scenario& s, int count);
+/// The top-level keys a scenario may hold, in the order messages list them.
+const std::vector<std::string>& scenario_keys();
 /// Validates one action object (as scenario files and the control socket give them) and fills
 /// in its defaults. Throws scenario_error naming `source` and `pointer`.
 action parse_action(const nlohmann::json& object, const std::string& source,

@@ -170,6 +170,7 @@ class module {
 
   void pump();
   void pump_data();
+  void wait_for_output_drain();
   void run_line(const at::line& l);
   void run_next_command();
   void fail_line(at::cme code);
@@ -201,6 +202,7 @@ class module {
 
   std::string input_;  // host bytes not yet interpreted
   bool input_paused_ = false;
+  bool output_wait_ = false;      // command-mode input waits for the host to read our output
   bool powered_ = false;          // false while restarting: host bytes are dropped
   bool switched_on_ = false;      // power_on/power_up ran and no power_down since
   bool unsynced_ = false;         // autobaud: nothing is sent before the host's first AT

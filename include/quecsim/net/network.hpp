@@ -74,6 +74,10 @@ struct network_config {
   std::uint64_t bandwidth = 0;
   /// The address the module listens on for active-mode (PORT) data connections.
   std::string listen_address = "127.0.0.1";
+  /// The loopback address connections to a loopback server come from (empty: the kernel's
+  /// choice, 127.0.0.1). Modules sharing one server each take their own, so the server tells
+  /// their sessions apart (per-module fault rules, per-address session limits).
+  std::string source_address;
   /// Bytes a connection holds in flight per direction before it pushes back on its user.
   std::size_t pipe_limit = std::size_t{64} * 1024;
 };
@@ -209,6 +213,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void start_connect(std::vector<boost::asio::ip::tcp::endpoint> endpoints, handler h);
   void try_endpoint(std::size_t index);
+  // Binds to the network's source address when `to` is a loopback server.
+  void bind_source(const boost::asio::ip::tcp::endpoint& to, boost::system::error_code& ec);
   void on_connect(std::size_t index, boost::system::error_code ec);
   void finish_connect(boost::system::error_code ec);
   void do_socket_read();

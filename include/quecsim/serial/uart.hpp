@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,7 +20,8 @@ class uart final : public module::host_port {
  public:
   using receiver = std::function<void(std::string_view)>;
 
-  /// Reads and writes `master_fd` (duplicated: the caller keeps its own). `baud` 0: no pacing.
+  /// Reads and writes `master_fd`, which stays the caller's: it must outlive the uart and is
+  /// not closed by it. `baud` 0: no pacing.
   uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int module_id, unsigned baud);
   ~uart() override;
 
@@ -37,7 +37,8 @@ class uart final : public module::host_port {
 
  private:
   void do_read();
-  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void on_readable(const boost::system::error_code& ec);
+  void retry_read();
   void do_write();
   void on_write(const boost::system::error_code& ec, std::size_t n);
   void notify_drained();
@@ -50,7 +51,8 @@ class uart final : public module::host_port {
   unsigned baud_;
   receiver on_bytes_;
 
-  std::array<char, 65536> in_{};
+  // No read buffer of its own: a module waits for readability and then reads into a buffer
+  // shared by the thread, so an idle module costs no buffer (see uart.cpp).
   bool reading_ = false;
   bool paused_ = false;
   boost::asio::steady_timer read_pace_;

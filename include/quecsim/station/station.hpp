@@ -87,6 +87,13 @@ struct station_options {
   std::uint64_t bandwidth = 0;            ///< --bandwidth in bytes per simulated s (0: no limit)
   std::uint64_t seed = 1;                 ///< --seed of the scenarios' random choices
   std::string state_dir;                  ///< --state-dir; empty: quecsim-state beside the FTP root
+  /// A transcript shared with other stations (`quecsim --modules N` writes one file, the
+  /// records told apart by their "module"); null: `transcript`, a file of this station's own.
+  quecsim::transcript* shared_transcript = nullptr;
+  /// The loopback address this module's connections to a loopback server come from, and its
+  /// server rules act on (empty: 127.0.0.1, rules on every session). Modules sharing one
+  /// server each take their own.
+  std::string source_address;
   /// Runs on the io_context once a host has opened the pty and then closed every descriptor
   /// it opened (--exit-on-close); unset: closing the pty is nothing special.
   std::function<void()> on_host_closed;

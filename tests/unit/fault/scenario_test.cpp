@@ -88,7 +88,7 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
   CHECK(refusal(json::parse(R"({"description": "d"})")) == "x.json: /: expected \"name\"");
   CHECK(refusal(json::parse(R"({"name": "n", "description": "d", "bogus": 1})")) ==
         "x.json: /bogus: unknown key in a scenario (expected $schema, name, description, seed, "
-        "module, server, events, expect)");
+        "modules, module, server, events, expect)");
   CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": [{"action": "explode"}]})"))
             .rfind("x.json: /events/0/do/0/action: expected one of ", 0) == 0);
   CHECK(refusal(with_event(
@@ -141,6 +141,52 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
   CHECK(refusal(hash) == "x.json: /expect/files/0/sha256: expected 64 hexadecimal digits");
 }
 
+TEST_CASE("A scenario targets every module, one, or a set", "[fault]") {
+  auto with_modules = [](const char* modules) {
+    auto doc = minimal();
+    doc["modules"] = json::parse(modules);
+    return doc;
+  };
+  const auto every = parse_scenario(minimal(), "x.json");
+  CHECK(every.modules.empty());
+  CHECK(every.targets(0));
+  CHECK(every.targets(999));
+  CHECK(parse_scenario(with_modules(R"("all")"), "x.json").modules.empty());
+  const auto one = parse_scenario(with_modules("3"), "x.json");
+  CHECK(one.modules == std::vector<int>{3});
+  CHECK(one.targets(3));
+  CHECK_FALSE(one.targets(0));
+  const auto set = parse_scenario(with_modules("[0, 2]"), "x.json");
+  CHECK(set.targets(0));
+  CHECK_FALSE(set.targets(1));
+  CHECK(set.targets(2));
+
+  CHECK(refusal(with_modules(R"("some")")) ==
+        "x.json: /modules: expected \"all\", a module number (0 for the first) or a non-empty "
+        "array of them");
+  CHECK(refusal(with_modules("[]")) ==
+        "x.json: /modules: expected \"all\", a module number (0 for the first) or a non-empty "
+        "array of them");
+  CHECK(refusal(with_modules("-1")) == "x.json: /modules: expected an integer from 0 to 65535");
+  CHECK(refusal(with_modules(R"([1, "2"])")) ==
+        "x.json: /modules/1: expected an integer from 0 to 65535");
+  CHECK(refusal(with_modules("[1, 4, 1]")) == "x.json: /modules/2: module 1 is named twice");
+}
+
+TEST_CASE("A scenario naming a module the process does not run is refused", "[fault]") {
+  auto with_modules = [](const char* modules) {
+    auto doc = minimal();
+    doc["modules"] = json::parse(modules);
+    return parse_scenario(doc, "x.json");
+  };
+  CHECK_NOTHROW(quecsim::fault::check_targets(with_modules("[0, 2]"), 3));
+  CHECK_NOTHROW(quecsim::fault::check_targets(parse_scenario(minimal(), "x.json"), 1));
+  CHECK_THROWS_WITH(quecsim::fault::check_targets(with_modules("[0, 3]"), 3),
+                    "x.json: /modules/1: expected a module of this process (0 to 2), got 3");
+  CHECK_THROWS_WITH(quecsim::fault::check_targets(with_modules("1"), 1),
+                    "x.json: /modules: expected a module of this process (only 0), got 1");
+}
+
 TEST_CASE("A JSON syntax error is reported with its line and column", "[fault]") {
   try {
     quecsim::fault::parse_json_text("{\n  \"name\": \"x\",\n  oops\n}", "bad.json");
@@ -161,12 +207,27 @@ TEST_CASE("An action sent live is validated like one in a file", "[fault]") {
       "action, refuse_ms)");
 }
 
-TEST_CASE("The JSON Schema names exactly the actions and parameters the loader accepts",
+TEST_CASE("The JSON Schema names exactly the keys, actions and parameters the loader accepts",
           "[fault]") {
   std::ifstream in(std::string(QUECSIM_SOURCE_DIR) + "/scenarios/schema.json");
   REQUIRE(in);
   const auto schema = json::parse(in);
   const auto& defs = schema["$defs"];
+  std::set<std::string> top;
+  for (const auto& [k, v] : schema["properties"].items()) top.insert(k);
+  const auto& keys_loaded = quecsim::fault::scenario_keys();
+  CHECK(top == std::set<std::string>(keys_loaded.begin(), keys_loaded.end()));
+  // "modules" takes the same three forms in both.
+  const auto& forms = schema["properties"]["modules"]["oneOf"];
+  REQUIRE(forms.size() == 3);
+  CHECK(forms[0]["const"] == "all");
+  CHECK(forms[1]["type"] == "integer");
+  CHECK(forms[1]["minimum"] == 0);
+  CHECK(forms[1]["maximum"] == 65535);
+  CHECK(forms[2]["type"] == "array");
+  CHECK(forms[2]["minItems"] == 1);
+  CHECK(forms[2]["uniqueItems"] == true);
+  CHECK(forms[2]["items"] == forms[1]);
   std::set<std::string> in_schema;
   for (const auto& name : defs["action"]["properties"]["action"]["enum"]) in_schema.insert(name);
   const auto names = quecsim::fault::action_names();

@@ -46,6 +46,9 @@ struct fault_rule {
   std::int64_t count = -1;                 ///< how many times it fires; -1 means every time
   bool sticky = false;                     ///< false: counts restart with every control connection
   std::string name;                        ///< optional label, echoed in the session records
+  /// The client address (as the server sees it, "127.1.0.2") whose sessions the rule acts on;
+  /// empty: every session. Lets modules sharing one server each have their own faults.
+  std::string client;
 };
 
 /// Names as the JSON vocabulary spells them.
@@ -82,10 +85,15 @@ class fault_book {
     std::int64_t fired_sticky = 0;  ///< times fired, for sticky rules
   };
 
-  /// A session's counts of the non-sticky rules it has fired.
-  using tally = std::unordered_map<rule_id, std::int64_t>;
+  /// What the book knows of one session: its client, and its counts of the non-sticky rules
+  /// it has fired.
+  struct tally {
+    std::string client;  ///< the session's client address: rules for another one never fire
+    std::unordered_map<rule_id, std::int64_t> fired;
+  };
 
-  /// Adds a rule; returns its id. Observers are told.
+  /// Adds a rule; returns its id. Observers are told. Sticky rules that have fired their
+  /// count are dropped first.
   rule_id add(fault_rule r);
   /// Removes one rule; false if unknown.
   bool remove(rule_id id);
@@ -100,7 +108,7 @@ class fault_book {
                     bool consume = true);
   /// Like `fire` without a command (close_control, idle_timeout, control shaping).
   const entry* find(fault_action action, const tally& t) const;
-  /// Whether rule `id` still has fires left for a session with tally `t`.
+  /// Whether rule `id` applies to the session with tally `t` and still has fires left for it.
   bool has_fires_left(const entry& e, const tally& t) const;
   /// Counts one fire of `id`.
   void consume(rule_id id, tally& t);
