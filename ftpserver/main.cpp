@@ -34,7 +34,7 @@ int run(int argc, char** argv) {
   std::string record_file;
   bool ready_json = false;
   double time_scale = 1.0;
-  double idle_s = 300, data_idle_s = 300, passive_s = 30, login_s = 60;
+  double idle_s = 300, data_idle_s = 300, passive_s = 30, login_s = 300;
   app.add_option("--root", root, "Folder to serve")->required();
   app.add_option("--address", cfg.address, "Address to listen on (non-loopback needs users)")
       ->capture_default_str();

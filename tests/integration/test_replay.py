@@ -180,7 +180,9 @@ class EveryTranscript(unittest.TestCase):
                                   " [race: %s]" % RACES[r["test"]] if r in raced else ""))
         self.assertEqual([r for r in runs if r["code"] == 1 and r not in raced], [])
         self.assertEqual(set(outcomes) - {0, 1, 3}, set())
-        self.assertGreater(outcomes[0], 100)
+        # The representative set records well over a hundred transcripts; a smaller set
+        # (QUECSIM_REPLAY_MODULES) still has dozens.
+        self.assertGreater(outcomes[0], 100 if modules == REPRESENTATIVE else 20)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ struct timeouts {
   std::chrono::milliseconds passive_accept{std::chrono::seconds(30)};
   /// Connected this long without logging in: `421 Login timed out.` and close, however busy
   /// the client keeps the connection with NOOPs or failed logins.
-  std::chrono::milliseconds login{std::chrono::seconds(60)};
+  std::chrono::milliseconds login{std::chrono::seconds(300)};
 };
 
 /// Resource limits.
