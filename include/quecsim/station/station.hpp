@@ -60,9 +60,9 @@ class station_usage_error : public std::invalid_argument {
 /// Everything a station is built from; the command line of `quecsim` maps onto it flag by flag
 /// (the names in the comments). Scenario settings are merged in before, by the caller.
 struct station_options {
-  std::string link;           ///< --link: a symlink made to the pty (removed at the end)
-  std::string control;        ///< --control: the control socket; empty: the link + ".ctl", if any
-  std::string transcript;     ///< --transcript: a JSON Lines file of every event; empty: none
+  std::string link;        ///< --link: a symlink made to the pty (removed at the end)
+  std::string control;     ///< --control: the control socket; empty: the link + ".ctl", if any
+  std::string transcript;  ///< --transcript: a JSON Lines file of every event; empty: none
   /// The transcript's first record (source "config"): what `quecsim replay` needs to rebuild
   /// the same module. Empty: none.
   std::string transcript_config;
