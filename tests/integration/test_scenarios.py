@@ -467,7 +467,8 @@ class ModuleScenarios(ScenarioTestCase):
         sim.command(b"AT+QFTPSTAT", expected)
         writes = [r for r in sim.transcript_records() if r["event"] == "tx"]
         ones = [w for w in writes if len(w["data"]) == 1]
-        self.assertGreaterEqual(len(ones), len(expected))
+        # The scenario splits 24 bytes one by one; the 25th may leave alone or with what follows.
+        self.assertGreaterEqual(len(ones), 24)
         sim.command(b"AT+QFTPSTAT", expected)  # spent: whole again
         sim.close()
 
