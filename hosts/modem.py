@@ -6,6 +6,7 @@ where the module is from the environment `quecsim campaign` gives them (QUECSIM_
 QUECSIM_FTP_ROOT, QUECSIM_STATE_DIR); see the README, "Campaigns".
 """
 
+import argparse
 import os
 import re
 import select
@@ -52,6 +53,19 @@ def environment():
         sys.stderr.write("host: %s not set: run me under quecsim campaign\n" % ", ".join(missing))
         sys.exit(2)
     return {n: os.environ[n] for n in need}
+
+
+def start_job(doc):
+    """What both reference hosts do first: read --dwell, the campaign's variables and the job's
+    files, and put the downloads on the server. Returns (args, env, files)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--dwell", type=float, default=1.5,
+                        help="seconds the session stays idle after it opens (default 1.5)")
+    args = parser.parse_args()
+    env = environment()
+    files = job_files()
+    place_downloads(env["QUECSIM_FTP_ROOT"], files)
+    return args, env, files
 
 
 def place_downloads(ftp_root, files):

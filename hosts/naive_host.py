@@ -12,7 +12,6 @@ driver often is. It reads the module correctly (whole lines, counted bytes) but 
 Exit status: 0 when the job was completed and what it moved is what is there; 1 otherwise.
 """
 
-import argparse
 import sys
 import time
 
@@ -69,13 +68,7 @@ class Naive:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dwell", type=float, default=1.5,
-                        help="seconds the session stays idle after it opens (default 1.5)")
-    args = parser.parse_args()
-    env = modem.environment()
-    files = modem.job_files()
-    modem.place_downloads(env["QUECSIM_FTP_ROOT"], files)
+    args, env, files = modem.start_job(__doc__)
     host = Naive(env["QUECSIM_PTY"])
     m = host.m
     config = None

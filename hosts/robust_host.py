@@ -23,7 +23,6 @@ stayed away); each is printed as the last line, `RESULT: ...`. 1 when it could n
 claims to have moved differs from what is there, or the module stopped answering.
 """
 
-import argparse
 import re
 import sys
 import time
@@ -402,13 +401,7 @@ class Robust:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dwell", type=float, default=1.5,
-                        help="seconds the session stays idle after it opens (default 1.5)")
-    args = parser.parse_args()
-    env = modem.environment()
-    files = modem.job_files()
-    modem.place_downloads(env["QUECSIM_FTP_ROOT"], files)
+    args, env, files = modem.start_job(__doc__)
     host = Robust(env["QUECSIM_PTY"], files)
     outcome = {}
     deferred = None
