@@ -10,9 +10,14 @@ from campaign_support import (FACTOR, LIBRARY, PYTHON, SCENARIOS, CampaignTestCa
 FAST = ["--time-scale", "0.05", "--baud", "0"]
 
 # Writes the QUECSIM_* variables it was given into its run folder, and checks the pty is there.
-ENV_HOST = [PYTHON, "-c", "import json, os, sys\n"
+# The host records its own lifetime (the monotonic clock is shared by every process), so the
+# test knows which runs were alive at the same moment.
+ENV_HOST = [PYTHON, "-c", "import json, os, sys, time\n"
+            "start = time.monotonic()\n"
             "env = {k: v for k, v in os.environ.items() if k.startswith('QUECSIM_')}\n"
+            "life = {'start': start, 'end': time.monotonic()}\n"
             "json.dump(env, open(os.path.join(env['QUECSIM_RUN_DIR'], 'env.json'), 'w'))\n"
+            "json.dump(life, open(os.path.join(env['QUECSIM_RUN_DIR'], 'life.json'), 'w'))\n"
             "print('host saw', env['QUECSIM_PTY'])\n"
             "sys.exit(0 if os.path.exists(env['QUECSIM_PTY']) else 5)\n"]
 
@@ -93,7 +98,7 @@ class Runs(CampaignTestCase):
         self.assertEqual([r["id"] for r in runs],
                          ["001-jittery-link-r1", "002-jittery-link-r2", "003-marker-in-file-r1",
                           "004-marker-in-file-r2"])
-        ptys = set()
+        alive = []
         for r in runs:
             self.assertEqual(r["verdict"], "pass")
             self.assertEqual((r["host_exit"], r["host_signal"], r["module_exit"]), (0, None, 0))
@@ -101,7 +106,9 @@ class Runs(CampaignTestCase):
             with open(os.path.join(r["run_dir"], "env.json")) as f:
                 env = json.load(f)
             self.assertTrue(env["QUECSIM_PTY"].startswith("/dev/pts/"))
-            ptys.add(env["QUECSIM_PTY"])
+            with open(os.path.join(r["run_dir"], "life.json")) as f:
+                life = json.load(f)
+            alive.append((life["start"], life["end"], env["QUECSIM_PTY"]))
             self.assertEqual(env["QUECSIM_CONTROL"], os.path.join(r["run_dir"], "modem.ctl"))
             self.assertEqual(env["QUECSIM_FTP_ROOT"], os.path.join(r["run_dir"], "ftp-root"))
             self.assertEqual(env["QUECSIM_STATE_DIR"], os.path.join(r["run_dir"], "state"))
@@ -117,7 +124,13 @@ class Runs(CampaignTestCase):
                                                             "trap.txt")))
             # The module is gone: its link and control socket removed at its exit.
             self.assertFalse(os.path.lexists(os.path.join(r["run_dir"], "modem")))
-        self.assertEqual(len(ptys), 2)  # two at once at most, each with its own pty
+        # A pty number comes back once its module is gone, so only runs alive at the same
+        # moment must differ; with --jobs 2 no three are.
+        for i, (s1, e1, p1) in enumerate(alive):
+            overlapping = [p2 for j, (s2, e2, p2) in enumerate(alive)
+                           if j != i and s2 < e1 and s1 < e2]
+            self.assertLessEqual(len(overlapping), 1)
+            self.assertNotIn(p1, overlapping)
         suite = self.assert_junit_valid(junit, doc)
         self.assertEqual([c.get("name") for c in suite.findall("testcase")],
                          ["jittery-link [repeat 1]", "jittery-link [repeat 2]",
