@@ -83,21 +83,6 @@ void apply_scenario_settings(const std::vector<quecsim::fault::scenario>& scenar
   }
 }
 
-// Passwords never reach the transcript, not even inside a scenario's server users.
-void mask_passwords(nlohmann::json& j) {
-  if (j.is_object()) {
-    for (auto& [key, value] : j.items()) {
-      if (key == "password" && value.is_string()) {
-        value = "****";
-      } else {
-        mask_passwords(value);
-      }
-    }
-  } else if (j.is_array()) {
-    for (auto& value : j) mask_passwords(value);
-  }
-}
-
 // The transcript's first record: what `quecsim replay` needs to rebuild the same module,
 // scenarios and profile file included, so a transcript replays without the files.
 nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
@@ -129,7 +114,8 @@ nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
   }
   for (const auto& file : o.scenarios) {
     auto doc = read_json(file);
-    mask_passwords(doc);
+    // Passwords never reach the transcript, not even inside a scenario's server users.
+    quecsim::fault::mask_passwords(doc);
     c["scenarios"].push_back(doc);
   }
   return c;

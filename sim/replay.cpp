@@ -94,7 +94,12 @@ loaded load(const std::string& path) {
   if (l.config.is_discarded() || !l.config.is_object()) {
     throw transcript_error(path + ":1: the config record's data is not a JSON object");
   }
-  std::size_t scenarios_loaded = 0;
+  // Scenarios loaded and unloaded through the control socket: each "scenario loaded" beyond
+  // the command line's is followed by the control record holding its JSON (a quecsim before
+  // those records wrote only the first).
+  std::size_t loads = 0, unloads = 0;
+  std::size_t control_loads = 0, control_unloads = 0;
+  std::optional<std::string> first_load, first_unload;
   const std::size_t scenarios_given =
       l.config.contains("scenarios") ? l.config["scenarios"].size() : 0;
   while (reader.next(r)) {
@@ -104,13 +109,28 @@ loaded load(const std::string& path) {
                          ": replay rebuilds one module");
     }
     if (r.event == "info" && r.source == "fault") {
-      if (r.data.rfind("scenario loaded: ", 0) == 0 && ++scenarios_loaded > scenarios_given) {
-        throw unreplayable(where + "a scenario loaded through the control socket (" + r.data +
-                           "): its JSON is not in the transcript");
+      if (r.data.rfind("scenario loaded: ", 0) == 0 && ++loads > scenarios_given &&
+          loads - scenarios_given > control_loads && !first_load) {
+        first_load = where + "a scenario loaded through the control socket (" + r.data +
+                     "): its JSON is not in the transcript";
       }
-      if (r.data.rfind("scenario unloaded: ", 0) == 0) {
-        throw unreplayable(where + "a scenario unloaded through the control socket (" + r.data +
-                           ")");
+      if (r.data.rfind("scenario unloaded: ", 0) == 0 && ++unloads > control_unloads &&
+          !first_unload) {
+        first_unload = where + "a scenario unloaded through the control socket (" + r.data +
+                       ") without its request recorded";
+      }
+    }
+    if (r.event == "info" && r.source == "control") {
+      const auto request = json::parse(r.data, nullptr, false);
+      const auto op = request.is_object() ? request.value("op", "") : "";
+      if (op == "load" && request.contains("scenario") && request["scenario"].is_object()) {
+        ++control_loads;
+        if (first_load && loads - scenarios_given <= control_loads) first_load.reset();
+      } else if (op == "unload" && request.contains("name")) {
+        ++control_unloads;
+        if (first_unload && unloads <= control_unloads) first_unload.reset();
+      } else {
+        throw transcript_error(where + "a control record that is not a load or an unload");
       }
     }
     if (r.event == "fault") {
@@ -123,6 +143,8 @@ loaded load(const std::string& path) {
     }
     l.records.push_back(std::move(r));
   }
+  if (first_load) throw unreplayable(*first_load);
+  if (first_unload) throw unreplayable(*first_unload);
   return l;
 }
 
@@ -493,7 +515,7 @@ int replay(const settings& s) {
   // sends nothing earlier, in the module's time, than the host did.
   auto synced_at = steady::now();
   double synced_t = l.config_t;
-  std::size_t tx_records = 0, rx_records = 0, faults_applied = 0;
+  std::size_t tx_records = 0, rx_records = 0, faults_applied = 0, requests_made = 0;
   std::uint64_t tx_bytes = 0;
 
   auto diverged = [&](const transcript_record& r, std::size_t start, const std::string& why) {
@@ -510,9 +532,13 @@ int replay(const settings& s) {
         r.event == "rx" || r.event == "tx" ||
         (r.event == "state" && r.source == "module" && r.data == "booting" && !module.is_open());
     json fault;
+    json request;  // a control client's load or unload, sent again
     if (r.event == "fault") {
       fault = json::parse(r.data, nullptr, false);
       if (!fault.is_object() || fault.value("event", "") != "live") continue;
+    } else if (r.event == "info" && r.source == "control") {
+      request = json::parse(r.data);
+      if (request["op"] == "load") request = {{"op", "load"}, {"scenario", request["scenario"]}};
     } else if (!host_side) {
       continue;
     }
@@ -558,6 +584,16 @@ int replay(const settings& s) {
         ++rx_records;
       } else if (r.event == "state") {
         module.open(pty);  // the host's first open powers the module up
+      } else if (!request.is_null()) {
+        const json reply = control_request(control, request);
+        if (!reply.value("ok", false)) {
+          std::cout << "quecsim replay: " << s.transcript << ":" << r.line
+                    << ": divergence: the control socket's " << request["op"].get<std::string>()
+                    << " could not be made again: " << reply.value("error", std::string("?"))
+                    << '\n';
+          return exit_diverged;
+        }
+        ++requests_made;
       } else {
         json action = fault.value("params", json::object());
         if (!action.contains("action")) action["action"] = fault.value("action", "");
@@ -578,6 +614,9 @@ int replay(const settings& s) {
             << " records; " << tx_records << " module writes (" << tx_bytes
             << " bytes) matched byte for byte after " << rx_records << " host writes";
   if (faults_applied > 0) std::cout << "; " << faults_applied << " live faults applied again";
+  if (requests_made > 0) {
+    std::cout << "; " << requests_made << " scenario loads and unloads made again";
+  }
   if (server) {
     std::cout << "; FTP server played back (" << steps.size() << " control steps)";
   }

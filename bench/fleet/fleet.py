@@ -30,7 +30,9 @@ use and a margin of 256 for everyone else) and the descriptor limit allow.
 import argparse
 import hashlib
 import os
+import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +41,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from quecsim import fleet as fleetlib  # noqa: E402
 from quecsim.fleet import CONNECT, OK, Data, Expect, Fleet, Host, Send, crlf  # noqa: E402
 
-# Descriptors one module holds in quecsim while a transfer runs: its pty master and slave,
-# three storage folders, the control and data connections and the server's two ends of them.
-FDS_PER_BUSY_MODULE = 10
+# Descriptors per module in quecsim while every module runs cycles: 5 idle (pty master, three
+# storage folders, control socket), and a transfer holds its control and data connections and
+# the server's ends of them; not every module is mid-transfer at once, and 3000 modules
+# measured 6.1 per module at the busiest, so 6.5 leaves a margin.
+FDS_PER_BUSY_MODULE = 6.5
 
 
 def cycle_script(index, data, cycles, stats):
@@ -91,7 +95,17 @@ def idle_script():
     yield Expect(OK)
 
 
-def run_one(binary, n, cycles, threads, kib, baseline_rss):
+PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe.py")
+
+
+def probe_count(n, asked):
+    """Modules of N given to the AT probe: one in a hundred (none below 10) unless asked."""
+    if asked is not None:
+        return min(asked, n - 1)
+    return 0 if n < 10 else max(1, n // 100)
+
+
+def run_one(binary, n, cycles, threads, kib, baseline_rss, probes_asked=None, interval=0.02):
     work = tempfile.mkdtemp(prefix="quecsim-fleet-")
     root = os.path.join(work, "ftp")
     state = os.path.join(work, "state")
@@ -110,10 +124,20 @@ def run_one(binary, n, cycles, threads, kib, baseline_rss):
             idle_fds = fleet.fds()
             ready_s = time.monotonic() - started
 
+            # The last `probes` modules stay idle but for the probe's AT, timed by a process of
+            # its own; the others transfer.
+            probes = probe_count(n, probes_asked)
+            loaded = n - probes
             stats = {"at": [], "command": [], "cycles": 0}
-            datas = [os.urandom(kib * 1024) for _ in range(n)]
+            datas = [os.urandom(kib * 1024) for _ in range(loaded)]
             hosts = [Host(i, m["pty"], cycle_script(i, datas[i], cycles, stats), 120)
-                     for i, m in enumerate(fleet.modules)]
+                     for i, m in enumerate(fleet.modules[:loaded])]
+            probe = None
+            if probes:
+                probe = subprocess.Popen(
+                    [sys.executable, PROBE, str(interval)] +
+                    [m["pty"] for m in fleet.modules[loaded:]],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             sampler = fleetlib.Sampler(fleet, 0.25)
             cpu0 = fleet.cpu_seconds()
             host0 = time.process_time()
@@ -122,13 +146,19 @@ def run_one(binary, n, cycles, threads, kib, baseline_rss):
             elapsed = time.monotonic() - t0
             cpu = fleet.cpu_seconds() - cpu0
             host_cpu = time.process_time() - host0
+            probed = {"rtt": [], "errors": 0}
+            if probe:
+                out, _ = probe.communicate(b"", timeout=60)
+                probed = json.loads(out)
+                if probed["errors"]:
+                    raise fleetlib.HostError("the probe had %d AT without OK" % probed["errors"])
             samples = sampler.stop()
             for h in hosts:
                 h.close()
             busy_rss = max([s[1] for s in samples] + [fleet.rss_kib()])
             busy_fds = max([s[2] for s in samples] + [fleet.fds()])
             # Every uploaded file, byte for byte, on the server.
-            for i in range(n):
+            for i in range(loaded):
                 digest = hashlib.sha256(datas[i]).hexdigest()
                 for c in range(cycles):
                     with open(os.path.join(root, "m%d-%d.bin" % (i, c)), "rb") as f:
@@ -150,6 +180,12 @@ def run_one(binary, n, cycles, threads, kib, baseline_rss):
         "at_p50_ms": fleetlib.percentile(stats["at"], 50) * 1000,
         "at_p99_ms": fleetlib.percentile(stats["at"], 99) * 1000,
         "cmd_p99_ms": fleetlib.percentile(stats["command"], 99) * 1000,
+        "probes": probes,
+        "probe_samples": len(probed["rtt"]),
+        "probe_p50_ms": (fleetlib.percentile(probed["rtt"], 50) * 1000 if probed["rtt"]
+                         else None),
+        "probe_p99_ms": (fleetlib.percentile(probed["rtt"], 99) * 1000 if probed["rtt"]
+                         else None),
         "idle_rss_kib": idle_rss,
         "idle_kib_per_module": idle_rss / n,
         "busy_rss_kib": busy_rss,
@@ -168,7 +204,7 @@ def largest_fleet():
     """Modules the kernel's pty limit and the descriptor limits allow."""
     import resource
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    by_fds = (hard - 64) // FDS_PER_BUSY_MODULE
+    by_fds = int((hard - 64) // FDS_PER_BUSY_MODULE)
     return min(fleetlib.pty_room(), by_fds)
 
 
@@ -181,6 +217,10 @@ def main():
                     help="cycles per module (default: enough for about 500 in all, 3 at least)")
     ap.add_argument("--threads", type=int, default=1, help="host threads driving the ptys")
     ap.add_argument("--kib", type=int, default=64, help="file size of each PUT and GET")
+    ap.add_argument("--probes", type=int, default=None,
+                    help="modules of each N left to the AT probe (default: N/100, none below 10)")
+    ap.add_argument("--probe-interval", type=float, default=0.02,
+                    help="seconds between the probe's AT commands")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     a = ap.parse_args()
     fleetlib.raise_nofile()
@@ -196,19 +236,24 @@ def main():
     for n in sizes:
         cycles = a.cycles or max(3, min(50, 500 // n))
         print("N=%d: %d cycles per module ..." % (n, cycles), file=sys.stderr, flush=True)
-        row = run_one(a.binary, n, cycles, a.threads, a.kib, baseline)
+        row = run_one(a.binary, n, cycles, a.threads, a.kib, baseline, a.probes,
+                      a.probe_interval)
         if n == 1:
             baseline = row["idle_rss_kib"]
         rows.append(row)
         print("  %s" % row, file=sys.stderr, flush=True)
-    head = ["modules", "cycles/s", "MiB/s", "AT p50 ms", "AT p99 ms", "cmd p99 ms",
+    head = ["modules", "cycles/s", "MiB/s", "AT p50 ms", "AT p99 ms", "probe AT p50/p99 ms",
+            "cmd p99 ms",
             "idle RSS MiB", "idle KiB/module", "marginal KiB/module", "busy KiB/module",
             "fds idle/busy", "CPU %"]
     lines = []
     for r in rows:
         lines.append([
             "%d" % r["n"], "%.1f" % r["cycles_per_s"], "%.1f" % r["mib_per_s"],
-            "%.2f" % r["at_p50_ms"], "%.2f" % r["at_p99_ms"], "%.2f" % r["cmd_p99_ms"],
+            "%.2f" % r["at_p50_ms"], "%.2f" % r["at_p99_ms"],
+            ("%.2f/%.2f (%d)" % (r["probe_p50_ms"], r["probe_p99_ms"], r["probes"])
+             if r["probes"] else "-"),
+            "%.2f" % r["cmd_p99_ms"],
             "%.1f" % (r["idle_rss_kib"] / 1024.0), "%.0f" % r["idle_kib_per_module"],
             "%.0f" % r["marginal_idle_kib"] if "marginal_idle_kib" in r else "-",
             "%.0f" % r["busy_kib_per_module"], "%d/%d" % (r["idle_fds"], r["busy_fds"]),

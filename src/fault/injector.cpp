@@ -179,6 +179,10 @@ bool injector::unload(const std::string& name) {
   return true;
 }
 
+void injector::record_request(const nlohmann::json& request) {
+  bus_.publish({events::kind::info, module_, "control", request.dump()});
+}
+
 std::vector<std::string> injector::loaded() const {
   std::vector<std::string> out;
   for (const auto& s : scenarios_) out.push_back(s->name);

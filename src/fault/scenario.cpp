@@ -805,4 +805,18 @@ scenario load_scenario(const std::filesystem::path& file) {
   return parse_scenario(parse_json_text(text, file.string()), file.string());
 }
 
+void mask_passwords(nlohmann::json& doc) {
+  if (doc.is_object()) {
+    for (auto& [key, value] : doc.items()) {
+      if (key == "password" && value.is_string()) {
+        value = "****";
+      } else {
+        mask_passwords(value);
+      }
+    }
+  } else if (doc.is_array()) {
+    for (auto& value : doc) mask_passwords(value);
+  }
+}
+
 }  // namespace quecsim::fault

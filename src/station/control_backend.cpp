@@ -1,6 +1,7 @@
 #include "quecsim/station/control_backend.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -80,6 +81,17 @@ json control_backend::state() const {
             {"faults", faults_}}}};
 }
 
+namespace {
+
+// A scenario file's JSON as the module read it (null if it cannot be read again).
+json read_json_file(const std::string& file) {
+  std::ifstream in(file);
+  auto doc = json::parse(in, nullptr, false);
+  return doc.is_discarded() ? json() : doc;
+}
+
+}  // namespace
+
 json fault_request(fault::injector& faults, const json& request) {
   const std::string& op = request.at("op").get_ref<const std::string&>();
   try {
@@ -111,7 +123,11 @@ json fault_request(fault::injector& faults, const json& request) {
             ": module settings, server users and server files take effect at start "
             "only: load this scenario with --scenario");
       }
+      // The scenario as loaded goes to the transcript, so a replay loads it again there.
+      json document = request.contains("scenario") ? request["scenario"] : read_json_file(s.source);
       faults.load(s);
+      fault::mask_passwords(document);
+      faults.record_request({{"op", "load"}, {"name", s.name}, {"scenario", document}});
       return {{"loaded", s.name}};
     }
     if (op == "unload") {
@@ -120,6 +136,7 @@ json fault_request(fault::injector& faults, const json& request) {
       }
       const std::string name = request["name"].get<std::string>();
       if (!faults.unload(name)) throw control::request_error("no scenario named " + name);
+      faults.record_request({{"op", "unload"}, {"name", name}});
       return {{"unloaded", name}};
     }
   } catch (const fault::scenario_error& e) {

@@ -26,7 +26,7 @@ class backend : public control::backend {
 };
 
 // Small, so that the fuzzer reaches the overlong path.
-constexpr std::size_t limit = 4096;
+constexpr std::size_t limit = 1024;
 
 }  // namespace
 

@@ -10,8 +10,9 @@ import sys
 import tempfile
 import unittest
 
-from ftp_support import FtpTestCase
+from ftp_support import OK, FtpTestCase, crlf
 from harness import TIMEOUT, run_quecsim
+from quecsim.control import Control
 from report_support import record_session
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,6 +53,42 @@ class Replay(FtpTestCase):
                             sum(len(r["data"]) for r in tx),
                             sum(1 for r in records if r["event"] == "rx")))
         self.assertEqual(done.stderr, "")
+
+    def test_a_scenario_loaded_and_unloaded_through_the_control_socket_replays(self):
+        self.serve("f", b"abc")
+        sim = self.start_ftp("--link", self.root + "-modem", transcript=True)
+        self.open_service(sim)
+        scenario = {"name": "live", "description": "SIZE refused, the signal weak",
+                    "events": [{"when": {"command": "AT+QFTPSIZE"}, "count": "unlimited",
+                                "do": [{"action": "server_reply", "command": "SIZE",
+                                        "text": "550 Not today."},
+                                       {"action": "signal", "rssi": 7}]}]}
+        with Control(sim.control, timeout=10) as control:
+            control.load(scenario)
+            sim.command(b'AT+QFTPSIZE="f"', OK)
+            sim.expect(crlf(b"+QFTPSIZE:-550"))
+            control.unload("live")
+        sim.command(b'AT+QFTPSIZE="f"', OK)
+        sim.expect(crlf(b"+QFTPSIZE:3"))
+        sim.command(b"AT+CSQ", crlf(b"+CSQ: 7,0") + OK)
+        sim.close()
+        requests = [json.loads(r["data"]) for r in sim.transcript_records()
+                    if r["event"] == "info" and r["source"] == "control"]
+        self.assertEqual(requests, [{"op": "load", "name": "live", "scenario": scenario},
+                                    {"op": "unload", "name": "live"}])
+        done = replay(sim.transcript_path)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("; 2 scenario loads and unloads made again;", done.stdout)
+        # A transcript that lost the load's record cannot be replayed, and says why.
+        lines = read_lines(sim.transcript_path)
+        cut = [l for l in lines if b'"source":"control"' not in l]
+        self.assertEqual(len(cut), len(lines) - 2)
+        write_lines(sim.transcript_path, cut)
+        done = replay(sim.transcript_path)
+        self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
+        self.assertRegex(done.stderr, r"cannot replay: .*:\d+: a scenario loaded through the "
+                         r"control socket \(scenario loaded: live\): its JSON is not in the "
+                         r"transcript\n$")
 
     def test_the_first_record_is_the_configuration(self):
         sim = record_session(self)

@@ -84,6 +84,10 @@ class injector {
   /// scenario_error when the action cannot act here (a server action without the server).
   std::string apply(const action& a, const std::string& origin = "control");
 
+  /// Records a control client's `load` or `unload` in the transcript (an info record of
+  /// source "control" holding the request), so that a replay sends it again at that point.
+  void record_request(const nlohmann::json& request);
+
   /// Faults that took effect so far.
   std::uint64_t faults_fired() const { return fired_; }
   /// The state of each machine as last seen (ftp, pdp, uart, module).

@@ -154,5 +154,8 @@ bool needs_embedded_server(const action& a);
 bool arms_only(const action& a);
 /// Parses JSON text, turning a syntax error into a scenario_error with line and column.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source);
+/// Replaces every string "password" value in a scenario document (server users) with "****":
+/// a scenario written to a transcript never carries a password.
+void mask_passwords(nlohmann::json& doc);
 
 }  // namespace quecsim::fault
