@@ -170,6 +170,20 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
     apply_scenario_settings(scenarios[i], app, mine);
     // Each module draws its own random choices: module n from the seed plus n.
     auto so = station_options(mine, mine.seed.value_or(1) + static_cast<std::uint64_t>(i));
+    if (!so.transcript_config.empty()) {
+      // Module i's own configuration, as a single module would record it: the scenarios that
+      // act on it, without their "modules" (a replay rebuilds it alone, as module 0).
+      auto c = nlohmann::json::parse(so.transcript_config);
+      auto docs = nlohmann::json::array();
+      for (std::size_t k = 0; k < all.size() && k < c["scenarios"].size(); ++k) {
+        if (!all[k].targets(i)) continue;
+        auto doc = c["scenarios"][k];
+        if (doc.is_object()) doc.erase("modules");
+        docs.push_back(std::move(doc));
+      }
+      c["scenarios"] = std::move(docs);
+      so.transcript_config = c.dump();
+    }
     so.link = quecsim::sim::expand(o.link, i);
     so.control = quecsim::sim::expand(o.control, i);
     so.transcript = shared_transcript ? std::string() : quecsim::sim::expand(o.transcript, i);

@@ -34,6 +34,7 @@
 #include <optional>
 #include <thread>
 
+#include "quecsim/core/transcript.hpp"
 #include "replay_server.hpp"
 #include "transcript_reader.hpp"
 
@@ -77,22 +78,77 @@ struct loaded {
   std::vector<transcript_record> records;  // everything after the config record
 };
 
-loaded load(const std::string& path) {
+// Every record of the transcript, and the modules it holds in the order their configuration
+// records come (one for a single module; with --modules N, one per module).
+struct transcript_file {
+  std::vector<transcript_record> records;
+  std::vector<int> modules;
+};
+
+transcript_file read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw transcript_error("cannot read " + path);
   transcript_reader reader(in, path);
-  loaded l;
+  transcript_file f;
   transcript_record r;
-  if (!reader.next(r)) throw unreplayable(path + ": empty: nothing to replay");
-  if (r.event != "info" || r.source != "config") {
+  while (reader.next(r)) {
+    if (r.event == "info" && r.source == "config" &&
+        std::find(f.modules.begin(), f.modules.end(), r.module) == f.modules.end()) {
+      f.modules.push_back(r.module);
+    }
+    f.records.push_back(std::move(r));
+  }
+  if (f.records.empty()) throw unreplayable(path + ": empty: nothing to replay");
+  const auto& first = f.records.front();
+  if (first.event != "info" || first.source != "config") {
     throw unreplayable(path +
                        ":1: no config record (the transcript was written by a quecsim "
                        "that did not record its configuration, or is not one)");
   }
-  l.config = json::parse(r.data, nullptr, false);
-  l.config_t = r.t;
+  return f;
+}
+
+// Module `module`'s part of the transcript: its configuration and its records.
+loaded select(const std::string& path, const transcript_file& f, int module) {
+  loaded l;
+  auto it = std::find_if(f.records.begin(), f.records.end(), [module](const auto& r) {
+    return r.module == module && r.event == "info" && r.source == "config";
+  });
+  if (it == f.records.end()) {
+    throw unreplayable(path + ": no config record of module " + std::to_string(module));
+  }
+  const auto config_line = path + ":" + std::to_string(it->line);
+  l.config = json::parse(it->data, nullptr, false);
+  l.config_t = it->t;
   if (l.config.is_discarded() || !l.config.is_object()) {
-    throw transcript_error(path + ":1: the config record's data is not a JSON object");
+    throw transcript_error(config_line + ": the config record's data is not a JSON object");
+  }
+  // The storage the module started with: paths inside the state folder, every file's bytes.
+  if (l.config.contains("storage")) {
+    const auto& storage = l.config["storage"];
+    if (!storage.is_array()) throw transcript_error(config_line + ": \"storage\" is not an array");
+    for (const auto& f : storage) {
+      const auto text = [&f](const char* key) {
+        return f.is_object() && f.contains(key) && f[key].is_string();
+      };
+      const auto p = text("path") ? f["path"].get<std::string>() : std::string();
+      const std::filesystem::path rel(p);
+      bool inside = !p.empty() && rel.is_relative();
+      for (const auto& part : rel) inside = inside && part != "..";
+      if (!inside ||
+          (!text("link") && !(f.contains("data") && (text("data") || f["data"].is_null())))) {
+        throw transcript_error(path +
+                               ":1: a storage entry that is not a file inside the state "
+                               "folder: " +
+                               f.dump());
+      }
+      if (!text("link") && !text("data")) {
+        throw unreplayable(config_line + ": the storage file " + p + " (" +
+                           f.value("size", json(0)).dump() +
+                           " bytes) was not recorded: the module started with more than the "
+                           "transcript keeps");
+      }
+    }
   }
   // Scenarios loaded and unloaded through the control socket: each "scenario loaded" beyond
   // the command line's is followed by the control record holding its JSON (a quecsim before
@@ -102,12 +158,10 @@ loaded load(const std::string& path) {
   std::optional<std::string> first_load, first_unload;
   const std::size_t scenarios_given =
       l.config.contains("scenarios") ? l.config["scenarios"].size() : 0;
-  while (reader.next(r)) {
+  for (auto rec = std::next(it); rec != f.records.end(); ++rec) {
+    const auto& r = *rec;
+    if (r.module != module) continue;
     const auto where = path + ":" + std::to_string(r.line) + ": ";
-    if (r.module != 0) {
-      throw unreplayable(where + "a record of module " + std::to_string(r.module) +
-                         ": replay rebuilds one module");
-    }
     if (r.event == "info" && r.source == "fault") {
       if (r.data.rfind("scenario loaded: ", 0) == 0 && ++loads > scenarios_given &&
           loads - scenarios_given > control_loads && !first_load) {
@@ -141,20 +195,22 @@ loaded load(const std::string& path) {
                            "action recorded (a transcript of an older quecsim)");
       }
     }
-    l.records.push_back(std::move(r));
+    l.records.push_back(r);
   }
   if (first_load) throw unreplayable(*first_load);
   if (first_unload) throw unreplayable(*first_unload);
   return l;
 }
 
-// The recorded FTP conversation, and the bytes of each download the transcript kept (the
-// module's data-mode output, for transfers to the UART; zeros where it went to a file).
+// The recorded FTP conversation, and the bytes of each download the transcript kept: the
+// module's data-mode output for a transfer to the UART, its "stored" records for one into its
+// storage (zeros for what neither kept: a transcript of an older quecsim).
 void build_ftp_script(const std::vector<transcript_record>& records, std::vector<ftp_step>& steps,
                       std::map<std::size_t, std::string>& downloads) {
   std::optional<std::size_t> download;  // step index of the running download command
   std::uint64_t down_bytes = 0;
   std::string span_tx;
+  std::string stored;
   bool in_data_mode = false, span_seen = false, collecting = false;
   auto finish = [&] {
     if (!download) return;
@@ -166,6 +222,7 @@ void build_ftp_script(const std::vector<transcript_record>& records, std::vector
     } else if (content.rfind("1\r", 0) == 0) {
       content.erase(0, 2);
     }
+    if (!span_seen) content = stored;
     content.resize(down_bytes, '\0');
     downloads[*download] = std::move(content);
     download.reset();
@@ -183,6 +240,7 @@ void build_ftp_script(const std::vector<transcript_record>& records, std::vector
         download = steps.size() - 1;
         down_bytes = 0;
         span_tx.clear();
+        stored.clear();
         span_seen = collecting = false;
       }
     } else if (r.event == "ftp_rx") {
@@ -200,6 +258,8 @@ void build_ftp_script(const std::vector<transcript_record>& records, std::vector
       steps.push_back({ftp_step::closed, r.data, r.line, r.t});
     } else if (r.event == "data" && download && r.data.rfind("down ", 0) == 0) {
       down_bytes += std::stoull(r.data.substr(5));
+    } else if (r.event == "info" && r.source == "stored" && download) {
+      stored += r.data;  // a download into the module's storage: its bytes
     } else if (r.event == "state" && r.source == "uart") {
       if (r.data == "data" && download && !span_seen) {
         in_data_mode = true;
@@ -327,7 +387,11 @@ class child_module {
     char buf[65536];
     const auto n = ::read(pty_, buf, sizeof buf);
     if (n > 0) {
-      into.append(buf, static_cast<std::size_t>(n));
+      // Masked as the transcript masked the module's bytes, so a password (or anything that
+      // looks like one) compares as the stars it was recorded as.
+      std::string bytes(buf, static_cast<std::size_t>(n));
+      masker_.mask(bytes);
+      into += bytes;
       return true;
     }
     return n < 0 && errno == EAGAIN;
@@ -369,6 +433,7 @@ class child_module {
   pid_t pid_ = -1;
   int stdout_ = -1;
   int pty_ = -1;
+  secret_masker masker_;
   std::string stderr_path_;
 };
 
@@ -402,7 +467,27 @@ struct settings {
   std::string transcript;
   double timeout = 5.0;
   std::string own_transcript;
+  std::optional<int> module;  // --module: that module of a fleet's transcript only
 };
+
+// Puts back the files the recorded module started with (checked by load()).
+void restore_storage(const json& c, const std::filesystem::path& state) {
+  if (!c.contains("storage")) return;
+  for (const auto& f : c["storage"]) {
+    const auto file = state / f["path"].get<std::string>();
+    std::filesystem::create_directories(file.parent_path());
+    if (f.contains("link")) {
+      std::filesystem::create_symlink(f["link"].get<std::string>(), file);
+      continue;
+    }
+    std::string bytes;
+    if (!latin1_from_utf8(f["data"].get<std::string>(), bytes)) {
+      throw transcript_error("the storage file " + f["path"].get<std::string>() +
+                             " holds characters beyond U+00FF");
+    }
+    std::ofstream(file, std::ios::binary) << bytes;
+  }
+}
 
 std::vector<std::string> module_argv(const json& c, const std::filesystem::path& dir,
                                      const std::optional<std::uint16_t>& ftp_port,
@@ -462,8 +547,8 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
   return a;
 }
 
-int replay(const settings& s) {
-  const loaded l = load(s.transcript);
+// Replays one module; `label` names it in the summary line.
+int replay_module(const settings& s, const loaded& l, const std::string& label) {
   const auto& records = l.records;
 
   std::vector<ftp_step> steps;
@@ -501,6 +586,7 @@ int replay(const settings& s) {
     }
   } stop_io{io, io_thread};
 
+  restore_storage(l.config, dir / "state");
   child_module module(module_argv(l.config, dir, ftp_port, connected_hosts(records), s), dir);
   const json ready = module.ready(s.timeout * 2);
   const std::string pty = ready.value("pty", "");
@@ -610,8 +696,8 @@ int replay(const settings& s) {
     synced_at = steady::now();
     synced_t = r.t;
   }
-  std::cout << "quecsim replay: " << s.transcript << ": reproduced: " << records.size() + 1
-            << " records; " << tx_records << " module writes (" << tx_bytes
+  std::cout << "quecsim replay: " << label << ": reproduced: " << records.size() + 1 << " records; "
+            << tx_records << " module writes (" << tx_bytes
             << " bytes) matched byte for byte after " << rx_records << " host writes";
   if (faults_applied > 0) std::cout << "; " << faults_applied << " live faults applied again";
   if (requests_made > 0) {
@@ -633,6 +719,43 @@ int replay(const settings& s) {
   return exit_ok;
 }
 
+// Every module of the transcript in turn (or the one asked for), each against a fresh
+// module; the first divergence ends the replay.
+int replay(const settings& s) {
+  const auto f = read_all(s.transcript);
+  std::vector<int> modules = f.modules;
+  if (s.module) {
+    if (std::find(modules.begin(), modules.end(), *s.module) == modules.end()) {
+      throw unreplayable(s.transcript + ": no module " + std::to_string(*s.module) +
+                         " in the transcript");
+    }
+    modules = {*s.module};
+  }
+  // Every record must belong to a module replay can rebuild.
+  for (const auto& r : f.records) {
+    if (std::find(f.modules.begin(), f.modules.end(), r.module) == f.modules.end()) {
+      throw unreplayable(s.transcript + ":" + std::to_string(r.line) + ": a record of module " +
+                         std::to_string(r.module) + ", which has no config record");
+    }
+  }
+  // Each module's part is checked before any is replayed.
+  std::vector<loaded> parts;
+  for (const int m : modules) parts.push_back(select(s.transcript, f, m));
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto label = f.modules.size() == 1
+                           ? s.transcript
+                           : s.transcript + ": module " + std::to_string(modules[i]);
+    settings one = s;
+    // Each module's replay writes a transcript of its own.
+    if (f.modules.size() > 1 && !s.own_transcript.empty()) {
+      one.own_transcript += "." + std::to_string(modules[i]);
+    }
+    const int code = replay_module(one, parts[i], label);
+    if (code != exit_ok) return code;
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int run_replay(int argc, char** argv) {
@@ -646,7 +769,11 @@ int run_replay(int argc, char** argv) {
                  "Seconds an expected answer may come later than it did (default 5)")
       ->check(CLI::PositiveNumber);
   app.add_option("--transcript", s.own_transcript,
-                 "Write the replayed module's transcript to FILE");
+                 "Write the replayed module's transcript to FILE (FILE.N for module N of "
+                 "a --modules transcript)");
+  app.add_option("--module", s.module,
+                 "Replay only module N of a --modules transcript (default: each in turn)")
+      ->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::ParseError& e) {

@@ -5,9 +5,6 @@
 
 namespace quecsim::sim {
 
-namespace {
-
-// The transcript writes each byte as one code point (U+0000..U+00FF) in UTF-8: undo that.
 bool latin1_from_utf8(const std::string& utf8, std::string& bytes) {
   bytes.clear();
   bytes.reserve(utf8.size());
@@ -24,8 +21,6 @@ bool latin1_from_utf8(const std::string& utf8, std::string& bytes) {
   }
   return true;
 }
-
-}  // namespace
 
 bool transcript_reader::next(transcript_record& r) {
   if (!std::getline(in_, line_)) {

@@ -49,4 +49,8 @@ class transcript_reader {
 /// backslash doubled, any other byte as \xHH.
 std::string escape_bytes(const std::string& bytes);
 
+/// The transcript writes each byte as one code point (U+0000..U+00FF) in UTF-8: undoes that;
+/// false when `utf8` holds anything else.
+bool latin1_from_utf8(const std::string& utf8, std::string& bytes);
+
 }  // namespace quecsim::sim

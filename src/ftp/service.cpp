@@ -264,6 +264,10 @@ class service::file_download final : public download_sink {
         storage::errc::ok) {
       return fail();
     }
+    // The bytes stored go to the transcript as a UART download's do, so that a replay can
+    // serve the same file (the host may read it back with AT+QFREAD).
+    auto& m = service_.module_;
+    m.bus().publish({events::kind::info, m.config().id, "stored", std::string(data, n)});
     stored_ += n;
     if (limit_ != 0 && stored_ >= limit_) {
       service_.client_->cancel_transfer();

@@ -28,6 +28,64 @@
 namespace quecsim {
 namespace {
 
+// Bytes as a JSON string the way the transcript writes them: each byte one Latin-1 code point.
+std::string utf8_from_latin1(const std::string& bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (const char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out.push_back(ch);
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
+// The files the module starts with, for the transcript's configuration record: UFS and the SD
+// card keep theirs across runs (RAM starts empty), and a replay needs the same ones. Symbolic
+// links are recorded as links (the module never follows them). Files past `budget` bytes in
+// all are named with their size but no content, and make the transcript unreplayable.
+nlohmann::json storage_snapshot(const std::filesystem::path& state_dir) {
+  namespace fs = std::filesystem;
+  constexpr std::uintmax_t budget = 16u << 20;
+  nlohmann::json files = nlohmann::json::array();
+  std::uintmax_t kept = 0;
+  for (const char* area : {"ufs", "sd"}) {
+    std::error_code ec;
+    std::vector<fs::path> paths;
+    for (fs::recursive_directory_iterator it(state_dir / area, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      paths.push_back(it->path());
+    }
+    std::sort(paths.begin(), paths.end());
+    for (const auto& p : paths) {
+      const auto rel = p.lexically_relative(state_dir).generic_string();
+      const auto st = fs::symlink_status(p, ec);
+      if (ec) continue;
+      if (fs::is_symlink(st)) {
+        files.push_back({{"path", rel}, {"link", fs::read_symlink(p, ec).string()}});
+      } else if (fs::is_regular_file(st)) {
+        const auto size = fs::file_size(p, ec);
+        if (ec) continue;
+        nlohmann::json entry{{"path", rel}, {"size", size}, {"data", nullptr}};
+        if (kept + size <= budget) {
+          std::ifstream in(p, std::ios::binary);
+          const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+          if (bytes.size() == size) {
+            entry["data"] = utf8_from_latin1(bytes);
+            kept += size;
+          }
+        }
+        files.push_back(std::move(entry));
+      }
+    }
+  }
+  return files;
+}
+
 // Files a scenario places on the embedded server, random ones from the seed.
 void place_server_files(const std::vector<fault::scenario>& scenarios,
                         const std::filesystem::path& root, std::uint64_t seed) {
@@ -91,6 +149,15 @@ ftpd::config station::server_config(const station_options& opts,
   return fc;
 }
 
+std::filesystem::path station::resolve_state_dir() const {
+  if (opts_.state_dir.empty()) {
+    auto root = std::filesystem::absolute(opts_.ftp_root).lexically_normal();
+    if (!root.has_filename()) root = root.parent_path();  // "dir/" names dir
+    return root.parent_path() / "quecsim-state";
+  }
+  return std::filesystem::absolute(opts_.state_dir).lexically_normal();
+}
+
 station::station(boost::asio::io_context& io, const clock& clk, station_options opts,
                  const std::vector<fault::scenario>& scenarios, ftpd::server* server, int module_id)
     : opts_(std::move(opts)), id_(module_id) {
@@ -99,10 +166,19 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   } else if (!opts_.transcript.empty()) {
     record_ = std::make_unique<transcript>(opts_.transcript, clk);
     record_->attach(bus_);
+  }
+  if (opts_.shared_transcript != nullptr || record_) {
     if (!opts_.transcript_config.empty()) {
-      bus_.publish({events::kind::info, id_, "config", opts_.transcript_config});
+      auto config = nlohmann::json::parse(opts_.transcript_config, nullptr, false);
+      if (config.is_object()) {
+        config["storage"] = storage_snapshot(resolve_state_dir());
+        bus_.publish({events::kind::info, id_, "config", config.dump()});
+      } else {
+        bus_.publish({events::kind::info, id_, "config", opts_.transcript_config});
+      }
     }
   }
+  state_dir_ = resolve_state_dir();
 
   pty_ = std::make_unique<serial::pty>();
   if (!opts_.link.empty()) pty_->make_link(opts_.link);
@@ -161,13 +237,6 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   net_ = std::make_unique<net::network>(io, module_->context(), clk, bus_, id_, nc);
   // The module's storage: UFS, RAM and SD folders, shared by the file commands and the FTP
   // service's local positions.
-  if (opts_.state_dir.empty()) {
-    auto root = std::filesystem::absolute(opts_.ftp_root).lexically_normal();
-    if (!root.has_filename()) root = root.parent_path();  // "dir/" names dir
-    state_dir_ = root.parent_path() / "quecsim-state";
-  } else {
-    state_dir_ = std::filesystem::absolute(opts_.state_dir).lexically_normal();
-  }
   files_ = std::make_unique<storage::store>(state_dir_, mo.model.storage);
   file_commands_ = std::make_unique<storage::file_commands>(*module_, *files_);
   ftp_ = std::make_unique<ftp::service>(*module_, *net_, files_.get());

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import tempfile
 import unittest
@@ -175,8 +176,29 @@ class Targeting(FleetTestCase):
                       (crlf(b"+FAULT: ONE") if n == 1 else b""))
             p.expect_silence(0.05)
         sim.close()
-        faults = {r["module"] for r in sim.transcript_records() if r["event"] == "fault"}
+        records = sim.transcript_records()
+        faults = {r["module"] for r in records if r["event"] == "fault"}
         self.assertEqual(faults, {1})
+        # Each module records its own configuration: module 1 the scenario that acts on it
+        # (without "modules": replayed alone, it is module 0), the others none.
+        configs = {r["module"]: json.loads(r["data"]) for r in records
+                   if r["event"] == "info" and r["source"] == "config"}
+        self.assertEqual(sorted(configs), [0, 1, 2])
+        self.assertEqual([c["scenarios"] for c in (configs[0], configs[2])], [[], []])
+        self.assertEqual([s["name"] for s in configs[1]["scenarios"]], ["one"])
+        self.assertNotIn("modules", configs[1]["scenarios"][0])
+        self.assertEqual([c["seed"] for c in (configs[0], configs[1], configs[2])], [1, 2, 3])
+        # So the fleet's transcript replays, module by module, each against a fresh module.
+        done = run_quecsim("replay", sim.transcript_path, "--timeout", str(TIMEOUT))
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertEqual(re.findall(r": module (\d): reproduced: ", done.stdout),
+                         ["0", "1", "2"])
+        done = run_quecsim("replay", sim.transcript_path, "--module", "1")
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertEqual(re.findall(r": module (\d): reproduced: ", done.stdout), ["1"])
+        done = run_quecsim("replay", sim.transcript_path, "--module", "7")
+        self.assertEqual(done.returncode, 3, done.stdout + done.stderr)
+        self.assertIn("no module 7 in the transcript", done.stderr)
 
     def test_a_scenario_for_every_module_acts_on_each_once(self):
         path = self.scenario({

@@ -20,10 +20,12 @@ class NetworkErrors(FtpTestCase):
         sim.close()
 
     def test_refused_connection_gives_minus_5(self):
+        # Bound and never listening: the port refuses connections, and while this socket holds
+        # it no other process (a test running in parallel) can take it and answer.
         s = socket.socket()
+        self.addCleanup(s.close)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        s.close()  # nothing listens there now
         sim = self.start_ftp("--host", "dead.example=127.0.0.1:%d" % port)
         self.result(sim, b'AT+QFTPOPEN="dead.example",21', b"+QFTPOPEN:-5")
         self.open_service(sim, b"other.example")  # still routes to the embedded server

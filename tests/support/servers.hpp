@@ -177,6 +177,21 @@ inline std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+/// A port on 127.0.0.1 that refuses connections for as long as this lives: bound and never
+/// listening, so no other process (a test running in parallel) can take it and answer.
+class refusing_port {
+ public:
+  refusing_port() : socket_(io_) {
+    socket_.open(boost::asio::ip::tcp::v4());
+    socket_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+  }
+  std::uint16_t port() const { return socket_.local_endpoint().port(); }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+};
+
 /// Whether something accepts connections on 127.0.0.1:`port`.
 inline bool accepting(std::uint16_t port) {
   boost::asio::io_context io;

@@ -165,6 +165,8 @@ class station {
 
  private:
   void host_opened();
+  // --state-dir made absolute, or quecsim-state beside the FTP root.
+  std::filesystem::path resolve_state_dir() const;
 
   station_options opts_;
   int id_;

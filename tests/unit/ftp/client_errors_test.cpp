@@ -95,12 +95,14 @@ TEST_CASE("client open reports an unknown host in map mode as -4", "[ftp][errors
 }
 
 TEST_CASE("client open reports a refused connection as -5", "[ftp][errors]") {
-  rig r(free_port());
+  const refusing_port refused;
+  rig r(refused.port());
   CHECK(r.open().code == -5);
 }
 
 TEST_CASE("client open with the packet context down reports -5", "[ftp][errors]") {
-  rig r(free_port());
+  const refusing_port refused;
+  rig r(refused.port());
   r.ctx.deactivate(net::deact_reason::host);
   CHECK(r.open().code == -5);
 }
@@ -168,7 +170,7 @@ TEST_CASE("client maps command replies and times out a silent reply with -9", "[
                   }));
   r.network->config().embedded.port = s.port();
   r.client->set_timeouts(
-      {std::chrono::seconds(2), std::chrono::seconds(2), std::chrono::seconds(2)});
+      {std::chrono::seconds(4), std::chrono::seconds(4), std::chrono::seconds(4)});
   REQUIRE(r.open().code == 0);
   auto& c = *r.client;
   CHECK(r.wait([&](auto d) { c.cwd("a", std::move(d)); }).code == 0);

@@ -71,7 +71,8 @@ TEST_CASE("system mode resolves names through the system resolver", "[net]") {
 
 TEST_CASE("a refused connect fails as connect_failed", "[net]") {
   net_rig r;
-  r.network->config().embedded = {"127.0.0.1", free_port()};
+  const refusing_port refused;
+  r.network->config().embedded = {"127.0.0.1", refused.port()};
   auto [ec, c] = r.connect("ftp.example.com", 21);
   CHECK(ec == net::make_error_code(net::errc::connect_failed));
 }
