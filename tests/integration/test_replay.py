@@ -18,10 +18,11 @@ from report_support import record_session
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Test modules whose runs are replayed in the suite: commands, power-up and restarts, result
-# codes, every chapter 4 example of the manual, FTP errors, scenarios and live faults.
+# codes, every chapter 4 example of the manual (to the UART and to the module's storage, with
+# files put there before start), FTP errors, scenarios and live faults.
 REPRESENTATIVE = ["test_basic_commands", "test_general_commands", "test_power_up",
-                  "test_result_codes", "test_ftp_examples", "test_ftp_errors",
-                  "test_scenarios", "test_control_faults", "test_transcript"]
+                  "test_result_codes", "test_ftp_examples", "test_storage_examples",
+                  "test_ftp_errors", "test_scenarios", "test_control_faults", "test_transcript"]
 
 
 def replay(path, wait=TIMEOUT):
