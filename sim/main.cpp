@@ -86,11 +86,6 @@ void apply_scenario_settings(const std::vector<quecsim::fault::scenario>& scenar
 // The transcript's first record: what `quecsim replay` needs to rebuild the same module,
 // scenarios and profile file included, so a transcript replays without the files.
 nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
-  const auto read_json = [](const std::string& file) {
-    std::ifstream in(file);
-    auto doc = nlohmann::json::parse(in, nullptr, false);
-    return doc.is_discarded() ? nlohmann::json() : doc;
-  };
   nlohmann::json c{
       {"format", 1},
       {"model", o.model},
@@ -110,10 +105,10 @@ nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
       {"scenarios", nlohmann::json::array()}};
   if (o.model.find('/') != std::string::npos ||
       (o.model.size() > 5 && o.model.substr(o.model.size() - 5) == ".json")) {
-    c["model_profile"] = read_json(o.model);
+    c["model_profile"] = quecsim::fault::read_json_or_null(o.model);
   }
   for (const auto& file : o.scenarios) {
-    auto doc = read_json(file);
+    auto doc = quecsim::fault::read_json_or_null(file);
     // Passwords never reach the transcript, not even inside a scenario's server users.
     quecsim::fault::mask_passwords(doc);
     c["scenarios"].push_back(doc);

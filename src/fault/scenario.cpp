@@ -805,6 +805,12 @@ scenario load_scenario(const std::filesystem::path& file) {
   return parse_scenario(parse_json_text(text, file.string()), file.string());
 }
 
+nlohmann::json read_json_or_null(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  auto doc = nlohmann::json::parse(in, nullptr, false);
+  return doc.is_discarded() ? nlohmann::json() : doc;
+}
+
 void mask_passwords(nlohmann::json& doc) {
   if (doc.is_object()) {
     for (auto& [key, value] : doc.items()) {

@@ -1,7 +1,6 @@
 #include "quecsim/station/control_backend.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -81,17 +80,6 @@ json control_backend::state() const {
             {"faults", faults_}}}};
 }
 
-namespace {
-
-// A scenario file's JSON as the module read it (null if it cannot be read again).
-json read_json_file(const std::string& file) {
-  std::ifstream in(file);
-  auto doc = json::parse(in, nullptr, false);
-  return doc.is_discarded() ? json() : doc;
-}
-
-}  // namespace
-
 json fault_request(fault::injector& faults, const json& request) {
   const std::string& op = request.at("op").get_ref<const std::string&>();
   try {
@@ -124,7 +112,8 @@ json fault_request(fault::injector& faults, const json& request) {
             "only: load this scenario with --scenario");
       }
       // The scenario as loaded goes to the transcript, so a replay loads it again there.
-      json document = request.contains("scenario") ? request["scenario"] : read_json_file(s.source);
+      json document =
+          request.contains("scenario") ? request["scenario"] : fault::read_json_or_null(s.source);
       faults.load(s);
       fault::mask_passwords(document);
       faults.record_request({{"op", "load"}, {"name", s.name}, {"scenario", document}});

@@ -154,6 +154,9 @@ bool needs_embedded_server(const action& a);
 bool arms_only(const action& a);
 /// Parses JSON text, turning a syntax error into a scenario_error with line and column.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source);
+/// A JSON file's document as it stands now; null when it cannot be read or is not JSON (for
+/// the transcript, which records what a module loaded and must not fail for it).
+nlohmann::json read_json_or_null(const std::filesystem::path& file);
 /// Replaces every string "password" value in a scenario document (server users) with "****":
 /// a scenario written to a transcript never carries a password.
 void mask_passwords(nlohmann::json& doc);
