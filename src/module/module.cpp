@@ -522,7 +522,14 @@ void module::fail_line(at::cme code) {
 
 void module::finish_line(const std::string& final_text, bool no_result) {
   if (bus_.active()) {
-    const std::string_view result = no_result ? "" : final_text.empty() ? "OK" : final_text;
+    // Not one conditional expression: mixing the literals with the string would make a
+    // temporary std::string, and the view would outlive it.
+    std::string_view result = final_text;
+    if (no_result) {
+      result = "";
+    } else if (final_text.empty()) {
+      result = "OK";
+    }
     bus_.publish({events::kind::result, opts_.id, "module", result});
   }
   if (!no_result) {

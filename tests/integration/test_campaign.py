@@ -49,11 +49,15 @@ class CommandLine(CampaignTestCase):
                          says="--shard %s: expected K/N" % bad)
 
     def test_jobs_zero(self):
-        self.refused("--scenarios", LIBRARY, "--jobs", "0", says="--jobs")
+        self.refused("--scenarios", LIBRARY, "--jobs", "0",
+                     says="quecsim campaign: --jobs: Value 0 not in range 1 to 256\n")
 
     def test_repeat_and_timeout_out_of_range(self):
-        self.refused("--scenarios", LIBRARY, "--repeat", "0", says="--repeat")
-        self.refused("--scenarios", LIBRARY, "--timeout", "0", says="--timeout")
+        self.refused("--scenarios", LIBRARY, "--repeat", "0",
+                     says="quecsim campaign: --repeat: Value 0 not in range 1 to 100000\n")
+        self.refused("--scenarios", LIBRARY, "--timeout", "0",
+                     says="quecsim campaign: --timeout: Value 0 not in range 0.001000 to "
+                          "86400.000000\n")
 
     def test_a_pattern_matching_nothing_is_named(self):
         pattern = os.path.join(self.dir, "nowhere", "*.json")

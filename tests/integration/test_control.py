@@ -213,7 +213,7 @@ class CommandLineClient(QuecsimTestCase):
                             done.stderr)
         done = run_quecsim("--bogus")
         self.assertEqual(done.returncode, 2)
-        self.assertIn("--bogus", done.stderr)
+        self.assertIn("The following argument was not expected: --bogus\n", done.stderr)
 
     def test_an_unknown_action_is_refused_with_the_list_of_actions(self):
         sim = self.start(link=True)

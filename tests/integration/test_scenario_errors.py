@@ -102,9 +102,10 @@ class MalformedScenarios(unittest.TestCase):
         print("\nmalformed scenario files refused: %d kinds" % len(CASES), flush=True)
 
     def test_a_missing_file_names_the_flag(self):
-        done = run_quecsim("--scenario", os.path.join(self.dir, "nope.json"))
+        path = os.path.join(self.dir, "nope.json")
+        done = run_quecsim("--scenario", path)
         self.assertEqual(done.returncode, 2)
-        self.assertIn("--scenario", done.stderr)
+        self.assertIn("--scenario: File does not exist: %s\n" % path, done.stderr)
 
     def test_server_actions_need_the_embedded_server(self):
         path = os.path.join(self.dir, "s.json")

@@ -3,8 +3,11 @@
 // tests/support/pyftpd.py, vsftpd with a generated config), and running an io_context until
 // a condition holds. Header-only so any test folder can include it.
 
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -192,6 +195,25 @@ class refusing_port {
   boost::asio::ip::tcp::socket socket_;
 };
 
+/// The first line a server on 127.0.0.1:`port` sends ("" when nothing accepts or says a line
+/// within a second).
+inline std::string greeting(std::uint16_t port) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return {};
+  std::string line;
+  boost::asio::streambuf buf;
+  boost::asio::async_read_until(s, buf, '\n', [&](boost::system::error_code e, std::size_t n) {
+    if (!e)
+      line.assign(boost::asio::buffers_begin(buf.data()),
+                  boost::asio::buffers_begin(buf.data()) + n);
+  });
+  io.run_for(std::chrono::seconds(1));
+  return line;
+}
+
 /// Whether something accepts connections on 127.0.0.1:`port`.
 inline bool accepting(std::uint16_t port) {
   boost::asio::io_context io;
@@ -231,7 +253,9 @@ class vsftpd {
       proc_.emplace(std::vector<std::string>{"/usr/sbin/vsftpd", conf.string()});
       // vsftpd says nothing when it listens: poll for it, briefly and boundedly.
       for (int i = 0; i < 200; ++i) {
-        if (accepting(port)) {
+        // vsftpd's own greeting: on a busy machine another test's server may have taken the
+        // port between free_port() and vsftpd's bind (vsftpd then exits: try another port).
+        if (greeting(port).rfind("220 (vsFTPd", 0) == 0) {
           port_ = port;
           break;
         }

@@ -508,8 +508,10 @@ TEST_CASE("unanswered connects never complete until closed or cleared", "[net][t
 TEST_CASE("inject_eof delivers what is in flight, then EOF, and closes the server's side",
           "[net][toxics]") {
   link_rig l;
-  auto [c, s] = l.open("ftp-control");
-  asio::write(*s, asio::buffer("abc", 3));
+  // Not a structured binding: C++17 lambdas cannot capture one (clang refuses it).
+  const auto opened = l.open("ftp-control");
+  const auto& c = opened.first;
+  asio::write(*opened.second, asio::buffer("abc", 3));
   std::array<char, 1> one{};
   std::string got;
   std::optional<error_code> end;
@@ -529,6 +531,6 @@ TEST_CASE("inject_eof delivers what is in flight, then EOF, and closes the serve
   CHECK(got == "abc");
   CHECK(*end == asio::error::eof);
   CHECK(module_write(l.r, *c, "QUIT\r\n") == asio::error::broken_pipe);
-  CHECK(peer_read(l.r, *s).ec == asio::error::eof);
+  CHECK(peer_read(l.r, *opened.second).ec == asio::error::eof);
   CHECK(has_note(l.r, "eof injected on ftp-control"));
 }
