@@ -5,7 +5,8 @@
 //
 // The host side walks the records in order: an rx record is sent once every tx record before
 // it has been matched and at least the recorded time since the previous such point has passed
-// (guard times, timeouts and boot delays depend on it); a tx record is matched byte for byte
+// (guard times, timeouts and boot delays depend on it; --speed N divides that time and the
+// module's clock alike); a tx record is matched byte for byte
 // against what the module sends; a live fault is applied through the child's control socket.
 
 #include "replay.hpp"
@@ -468,6 +469,9 @@ struct settings {
   double timeout = 5.0;
   std::string own_transcript;
   std::optional<int> module;  // --module: that module of a fleet's transcript only
+  // --speed: the recorded time played this many times faster (the module's clock and the
+  // host's gaps alike, so every timer keeps its place among the host's writes).
+  double speed = 1.0;
 };
 
 // Puts back the files the recorded module started with (checked by load()).
@@ -503,9 +507,9 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
     std::ofstream(file) << c["model_profile"].dump();
     model = file.string();
   }
-  a.insert(a.end(),
-           {"--model", model, "--baud", str("baud"), "--time-scale", str("time_scale"), "--latency",
-            str("latency_ms"), "--bandwidth", str("bandwidth"), "--seed", str("seed")});
+  a.insert(a.end(), {"--model", model, "--baud", str("baud"), "--time-scale",
+                     json(c.value("time_scale", 1.0) / s.speed).dump(), "--latency",
+                     str("latency_ms"), "--bandwidth", str("bandwidth"), "--seed", str("seed")});
   if (!c.value("imei", "").empty()) a.insert(a.end(), {"--imei", c.value("imei", "")});
   if (c.value("autobaud", false)) a.emplace_back("--autobaud");
   if (!c.value("power_up_lines", true)) a.emplace_back("--no-power-up-lines");
@@ -631,7 +635,7 @@ int replay_module(const settings& s, const loaded& l, const std::string& label) 
     // Not before the recorded time since the previous point both runs agree on.
     const auto not_before =
         synced_at + std::chrono::duration_cast<steady::duration>(
-                        std::chrono::duration<double>(std::max(0.0, r.t - synced_t)));
+                        std::chrono::duration<double>(std::max(0.0, r.t - synced_t) / s.speed));
     if (r.event == "tx") {
       const std::size_t start = expected_end;
       const auto deadline = not_before + std::chrono::duration_cast<steady::duration>(
@@ -706,6 +710,7 @@ int replay_module(const settings& s, const loaded& l, const std::string& label) 
   if (server) {
     std::cout << "; FTP server played back (" << steps.size() << " control steps)";
   }
+  if (s.speed != 1.0) std::cout << "; played " << s.speed << " times faster than recorded";
   std::cout << '\n';
   io.stop();
   io_thread.join();
@@ -774,6 +779,12 @@ int run_replay(int argc, char** argv) {
   app.add_option("--module", s.module,
                  "Replay only module N of a --modules transcript (default: each in turn)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--speed", s.speed,
+                 "Play the recorded time N times faster: the module's clock runs N times faster "
+                 "(its --time-scale divided by N) and the host keeps 1/N of each recorded gap, "
+                 "so timeouts, guard times and boot delays keep their order (default 1: the "
+                 "recorded timing; UART pacing at a --baud keeps its real rate)")
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::ParseError& e) {

@@ -5,12 +5,13 @@ transcript replays (a representative set here; QUECSIM_REPLAY=1 replays every te
 import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 
-from ftp_support import OK, FtpTestCase, crlf
+from ftp_support import CONNECT, OK, FtpTestCase, crlf
 from harness import TIMEOUT, run_quecsim
 from quecsim.control import Control
 from report_support import record_session
@@ -54,6 +55,40 @@ class Replay(FtpTestCase):
                             sum(len(r["data"]) for r in tx),
                             sum(1 for r in records if r["event"] == "rx")))
         self.assertEqual(done.stderr, "")
+
+    def test_a_replay_n_times_faster_keeps_each_pause_on_its_side_of_the_guard_time(self):
+        # The host's pauses decide what "+++" is: data when it follows data within the guard
+        # time, the escape after a longer pause. Played 4 times faster, the pauses and the
+        # module's clock shrink alike, so the module does the same with each.
+        sim = self.start_ftp("--link", self.root + "-modem", transcript=True, scale="1")
+        self.open_service(sim)
+        sim.command(b"ATS12=50", OK)  # a 1 s guard time
+        sim.command(b'AT+QFTPPUT="esc.bin",1000', OK)
+        sim.expect(CONNECT)
+        sim.send(b"hello")
+        sim.expect_silence(0.3)
+        sim.send(b"+++")  # 0.3 s after data: data
+        sim.expect_silence(2)
+        sim.send(b"+++")  # after 2 s of silence, and 1 s more: the escape
+        sim.expect(crlf(b"+QFTPPUT:8"), timeout=10)
+        self.assertEqual(self.served("esc.bin"), b"hello+++")
+        sim.close()
+        records = sim.transcript_records()
+        done = run_quecsim("replay", sim.transcript_path, "--speed", "4",
+                           timeout=120 * TIMEOUT / 5)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertRegex(done.stdout, r"^quecsim replay: %s: reproduced: %d records; .*; played 4 "
+                         r"times faster than recorded\n$" % (sim.transcript_path, len(records)))
+
+    def test_a_speed_that_is_not_a_positive_number_is_a_usage_error(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="quecsim-replay-"), "t.jsonl")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), True)
+        with open(path, "w") as f:
+            f.write("{}\n")
+        for bad in ("0", "-2", "fast"):
+            done = run_quecsim("replay", path, "--speed", bad)
+            self.assertEqual(done.returncode, 2, bad)
+            self.assertTrue(done.stderr.startswith("--speed: "), done.stderr)
 
     def test_a_scenario_loaded_and_unloaded_through_the_control_socket_replays(self):
         self.serve("f", b"abc")
