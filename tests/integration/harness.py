@@ -240,8 +240,12 @@ class Quecsim:
         path, self.transcript_path = self.transcript_path, None  # once per run
         if self.proc is None or not path or not os.path.exists(path) or not os.path.getsize(path):
             return
-        done = subprocess.run([quecsim_binary(), "replay", path, "--timeout", str(TIMEOUT)],
-                              capture_output=True, text=True, timeout=600, check=False)
+        # QUECSIM_REPLAY_SPEED=N replays N times faster (quecsim replay --speed).
+        speed = ["--speed", os.environ["QUECSIM_REPLAY_SPEED"]] \
+            if os.environ.get("QUECSIM_REPLAY_SPEED") else []
+        done = subprocess.run([quecsim_binary(), "replay", path, "--timeout", str(TIMEOUT),
+                               *speed], capture_output=True, text=True, timeout=600,
+                              check=False)
         log = os.environ.get("QUECSIM_REPLAY_LOG")
         if log:
             with open(log, "a") as f:
