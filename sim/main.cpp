@@ -46,6 +46,7 @@ struct cli_options {
   std::string model = "M95";
   bool no_power_up_lines = false;
   bool power_up_at_start = false;
+  bool realistic_boot = false;
   bool exit_on_close = false;
   std::optional<unsigned> boot_delay_ms;
   double time_scale = 1.0;
@@ -97,6 +98,7 @@ nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
       {"bandwidth", o.bandwidth},
       {"power_up_lines", !o.no_power_up_lines},
       {"power_up_at_start", o.power_up_at_start},
+      {"realistic_boot", o.realistic_boot},
       {"boot_delay_ms", o.boot_delay_ms ? nlohmann::json(*o.boot_delay_ms) : nlohmann::json()},
       {"seed", seed},
       {"embedded_ftp", !o.no_embedded_ftp},
@@ -127,6 +129,7 @@ quecsim::station_options station_options(const cli_options& o, std::uint64_t see
   so.model = o.model;
   so.power_up_lines = !o.no_power_up_lines;
   so.power_up_at_start = o.power_up_at_start;
+  so.realistic_boot = o.realistic_boot;
   so.boot_delay_ms = o.boot_delay_ms;
   so.imei = o.imei;
   so.autobaud = o.autobaud;
@@ -248,12 +251,16 @@ int run(int argc, char** argv) {
   app.add_flag("--no-power-up-lines", o.no_power_up_lines,
                "Do not send RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready");
   app.add_flag("--power-up-at-start", o.power_up_at_start,
-               "Power the module on at start instead of when the host first opens the pty");
+               "Start the boot delay at start instead of at the host's first open of the pty");
+  app.add_flag("--realistic-boot", o.realistic_boot,
+               "Boot as a real module the firmware switches on: powered at the host's first "
+               "open, deaf and silent for the boot delay (bytes sent meanwhile are lost)");
   app.add_flag("--exit-on-close", o.exit_on_close,
                "Exit (as on SIGTERM) once the host has opened the pty and closed it again");
   app.add_option("--boot-delay", o.boot_delay_ms,
-                 "Silence after power-on before the power-up lines, in simulated ms "
-                 "(default: the profile's)")
+                 "Simulated ms from the host's first open to the power-up lines (sooner when "
+                 "the host speaks first; with --realistic-boot: deaf meanwhile); default: the "
+                 "profile's")
       ->check(CLI::Range(0U, 60000U));
   app.add_option("--time-scale", o.time_scale,
                  "Multiply every simulated duration (timeouts, latency) by X, e.g. 0.01")
