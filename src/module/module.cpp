@@ -457,7 +457,13 @@ void module::leave_data_mode() {
 
 void module::run_line(const at::line& l) {
   unsynced_ = false;
-  if (l.lf_only) warn("command line ended by LF alone; a real driver should send CR");
+  // A fact, not a rule: the manual asks for S3, but Quectel's own OpenCPU SDK ends its
+  // commands with LF and a real module accepts them.
+  if (l.lf_only) {
+    warn(
+        "command line ended by LF alone, not S3 (CR): accepted, as a real module does "
+        "(Quectel's OpenCPU SDK ends its commands with LF)");
+  }
   if (l.overflow) {
     send_error(at::cme::unknown);
     return;

@@ -43,7 +43,9 @@ TEST_CASE("the shipped profiles load and differ where the models differ") {
   CHECK(m10.ftp_cfg_types == 4);
   CHECK(m33.storage.has_ram);
   CHECK(m33.storage.has_sd);
+  CHECK(m95.storage.has_ram);  // later M95 firmware downloads into RAM (BEHAVIOUR.md)
   CHECK_FALSE(m95.storage.has_sd);
+  CHECK_FALSE(m10.storage.has_ram);
   CHECK_FALSE(m95.commands.at("+CCID").supported);
   CHECK(m95.commands.at("+CIMI").supported);
   CHECK(qm::profile::names() == std::vector<std::string>{"M10", "M33", "M95"});
