@@ -147,6 +147,20 @@ quecsim::station_options station_options(const cli_options& o, std::uint64_t see
   return so;
 }
 
+// Folders a run writes in the current folder unless a flag says where: named on stderr at
+// start, so a user knows what a plain run leaves behind.
+void name_default_folders(const CLI::App& app, const cli_options& o) {
+  const bool ftp_root_default = app.count("--ftp-root") == 0;
+  if (ftp_root_default && !o.no_embedded_ftp) {
+    std::cerr << "quecsim: the embedded FTP server serves ./" << o.ftp_root
+              << " (created when missing; --ftp-root DIR to choose)\n";
+  }
+  if (app.count("--state-dir") == 0 && ftp_root_default) {
+    std::cerr << "quecsim: the module's storage is ./quecsim-state (UFS kept across runs; "
+                 "--state-dir DIR to choose)\n";
+  }
+}
+
 // `--modules N` (N > 1): N stations on one io_context, module i built from the command line
 // and the scenarios that target it.
 int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::scenario> all) {
@@ -206,6 +220,7 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
       std::cerr << "quecsim: " << e.what() << '\n';
       return exit_usage;
     }
+    name_default_folders(app, o);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&io, &fleet](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -232,8 +247,23 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
 
 namespace {
 
+// What `quecsim --help` ends with: the subcommands, one line each.
+constexpr const char* subcommands =
+    "\nSubcommands (each has its own --help, e.g. quecsim campaign --help):\n"
+    "  quecsim ctl SOCKET OP ...   talk to a running module's control socket: its state, a "
+    "fault now,\n"
+    "                              a scenario loaded or unloaded, its events as they happen\n"
+    "  quecsim campaign ... -- HOST  run a host program against every scenario of a library, "
+    "each with\n"
+    "                              a fresh module; JUnit XML, JSON and a summary table\n"
+    "  quecsim report TRANSCRIPT   turn a transcript into one self-contained HTML page\n"
+    "  quecsim replay TRANSCRIPT   play a transcript's host side against a fresh module and "
+    "say where\n"
+    "                              the module's answers differ\n";
+
 int run(int argc, char** argv) {
   CLI::App app{"quecsim: a simulated Quectel GSM module (M10/M95/M33) on a pty", "quecsim"};
+  app.footer(subcommands);
   cli_options o;
   app.add_option("--link", o.link, "Make PATH a symlink to the pty (removed on exit)");
   app.add_option("--control", o.control,
@@ -368,6 +398,7 @@ int run(int argc, char** argv) {
       return exit_usage;
     }
 
+    name_default_folders(app, o);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&shut_down](const boost::system::error_code& ec, int) {
       if (!ec) shut_down();
