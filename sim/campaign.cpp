@@ -58,7 +58,7 @@ using steady = std::chrono::steady_clock;
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
 constexpr int exit_usage = 2;
-// quecsim's own exit codes (README "Flags").
+// quecsim's own exit codes (docs/flags.md).
 constexpr int module_usage = 2;
 constexpr int module_expectations = 3;
 

@@ -31,7 +31,7 @@
 
 namespace {
 
-// Exit codes, as the README documents them.
+// Exit codes, as docs/flags.md documents them.
 constexpr int exit_ok = 0;
 constexpr int exit_runtime = 1;
 constexpr int exit_usage = 2;
