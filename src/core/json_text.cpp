@@ -114,7 +114,7 @@ std::optional<nlohmann::json> parse(std::string_view text, failure& why) {
     // Read again, following the pointer, to say where (a bad file is rare: no cost otherwise).
   }
   locator where;
-  json::sax_parse(text, &where);
+  (void)json::sax_parse(text, &where);
   why = failure{};
   if (where.id() == 406) {
     // A number the text holds but a double cannot (1e400): at the start of its token.
