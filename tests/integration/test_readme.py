@@ -10,7 +10,7 @@ import tempfile
 import shutil
 import unittest
 
-from harness import TIMEOUT, QuecsimTestCase
+from harness import TIMEOUT, QuecsimTestCase, quecsim_binary
 
 SOURCE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 README = os.path.join(SOURCE, "README.md")
@@ -92,6 +92,28 @@ class FreshStart(QuecsimTestCase):
                                capture_output=True, text=True, timeout=4 * TIMEOUT, check=False)
         self.assertEqual(again.stdout, "b'AT+CSQ\\r\\r\\n+CSQ: 20,0\\r\\n\\r\\nOK\\r\\n'\n")
         sim.close()
+
+
+class PytestSnippet(unittest.TestCase):
+    def test_the_pytest_snippet_passes_as_written(self):
+        code = block_after(read(README), "<!-- pytest-snippet")
+        conftest, marker, test = code.partition("# test_modem.py\n")
+        self.assertTrue(marker, "the snippet names test_modem.py")
+        folder = tempfile.mkdtemp(prefix="quecsim-readme-pytest-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        for name, text in (("conftest.py", conftest), ("test_modem.py", test)):
+            with open(os.path.join(folder, name), "w") as f:
+                f.write(text)
+        env = dict(os.environ, PYTHONPATH=os.path.join(SOURCE, "python"),
+                   PYTHONDONTWRITEBYTECODE="1")
+        done = subprocess.run(
+            ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp",
+             os.path.join(folder, "tmp"), "--rootdir", folder,
+             "--quecsim-bin=" + quecsim_binary(), folder],
+            capture_output=True, text=True, cwd=folder, env=env, timeout=20 * TIMEOUT,
+            check=False)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("1 passed", done.stdout)
 
 
 def slug(heading):
