@@ -55,7 +55,7 @@ class Profiles(QuecsimTestCase):
         self.assertEqual(result.returncode, 1, result)
         self.assertEqual(result.stdout, "")
         self.assertEqual(result.stderr, "quecsim: --model %s: %s: /identity/imei: expected 15 "
-                                        "digits\n" % (path, path))
+                                        "digits, got the string \"123\"\n" % (path, path))
 
     def test_unknown_keys_and_bad_json_are_refused(self):
         profile = shipped("M10")
@@ -67,7 +67,7 @@ class Profiles(QuecsimTestCase):
         path = self.write("{not json")
         result = run_quecsim("--ready-json", "--model", path)
         self.assertEqual(result.returncode, 1, result)
-        self.assertIn(path + ":1:2: not valid JSON: ", result.stderr)
+        self.assertIn(path + ":1:3: not valid JSON: ", result.stderr)
 
     def test_errors_say_what_was_found_and_the_nearest_name(self):
         profile = shipped("M95")
