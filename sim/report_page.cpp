@@ -30,8 +30,8 @@ main { flex: 1; display: flex; min-height: 0; }
        background: #fff; }
 .row > span { padding: 0 6px; white-space: pre; overflow: hidden; border-left: 1px solid #eef0f3; }
 /* A record's text: whole, never cut. It starts in its lane and runs over the lanes to its right
-   (empty in its row); a text longer than that starts further left, and one longer than the
-   whole row runs past it (the view scrolls sideways). */
+   (empty in its row); a text longer than that starts further left, and one longer than all the
+   lanes wraps over them in a taller row. */
 .row > span.text { position: absolute; top: 0; padding: 0 6px; overflow: visible;
                    border-left: 2px solid currentColor; background: inherit; }
 .row:hover { background: #f2f6fc; }
@@ -164,17 +164,50 @@ function textLeft(col, text) {
   return Math.max(first, Math.min(start, rowWidth - width));
 }
 
+// The rows' tops: a row is one line high, or as many as its text needs when it is longer than
+// the whole width of the lanes (it then wraps there). Only a row that might not fit is measured:
+// escaping makes a byte at most 4 characters.
+let tops = new Float64Array(R.length + 1);
+function perLine() {
+  return Math.max(8, Math.floor((rowWidth - (laneLeft[2] || 0) - 16) / charWidth));
+}
+function linesOf(r, room) {
+  if (r[2] !== SPAN && r[4].length * 4 + r[3].length + 40 <= room) return 1;
+  const n = (r[2] === SPAN ? spanText(r) : rowText(r)).length;
+  return Math.max(1, Math.ceil(n / room));
+}
+function layout() {
+  const room = perLine();
+  let y = 0;
+  for (let i = 0; i < R.length; i++) {
+    tops[i] = y;
+    y += H * linesOf(R[i], room);
+  }
+  tops[R.length] = y;
+  document.getElementById("spacer").style.height = y + "px";
+}
+// The row at height y: the last whose top is at or above it.
+function rowAt(y) {
+  let lo = 0, hi = R.length - 1, best = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (tops[mid] <= y) { best = mid; lo = mid + 1; } else { hi = mid - 1; }
+  }
+  return best;
+}
+
 function render() {
-  const first = Math.max(0, Math.floor(view.scrollTop / H) - 5);
-  const last = Math.min(R.length, first + Math.ceil(view.clientHeight / H) + 10);
+  const first = Math.max(0, rowAt(view.scrollTop) - 5);
+  const bottom = view.scrollTop + view.clientHeight + 10 * H;
   const frag = document.createDocumentFragment();
-  for (let i = first; i < last; i++) {
+  for (let i = first; i < R.length && tops[i] < bottom; i++) {
     const r = R[i];
     const div = document.createElement("div");
     div.className = "row grid" + (ROW_CLASS[r[2]] ? " " + ROW_CLASS[r[2]] : "") +
                     (i === selected ? " sel" : "");
     div.style.position = "absolute";
-    div.style.top = (i * H) + "px";
+    div.style.top = tops[i] + "px";
+    div.style.height = (tops[i + 1] - tops[i]) + "px";
     div.style.left = "0";
     div.style.right = "0";
     div.dataset.index = i;
@@ -184,7 +217,15 @@ function render() {
     const col = r[2] === SPAN ? 2 : COLUMN[r[2]];
     const text = r[2] === SPAN ? spanText(r) : rowText(r);
     const span = cell("text " + (r[2] === SPAN ? "spanned" : LANE_CLASS[col]), text);
-    span.style.left = textLeft(col, text) + "px";
+    if (tops[i + 1] - tops[i] > H) {
+      // Longer than the lanes: wrapped over all of them, whole.
+      span.style.left = (laneLeft[2] || 0) + "px";
+      span.style.right = "0";
+      span.style.whiteSpace = "pre-wrap";
+      span.style.wordBreak = "break-all";
+    } else {
+      span.style.left = textLeft(col, text) + "px";
+    }
     div.appendChild(span);
     div.title = r[2] === SPAN ? spanText(r) : KINDS[r[2]] + " " + r[3];
     frag.appendChild(div);
@@ -238,8 +279,8 @@ function select(i) {
     hex.textContent = hexDump(r[4]);
     document.getElementById("text").textContent = decoded(r[4]);
   }
-  const top = i * H;
-  if (top < view.scrollTop || top + H > view.scrollTop + view.clientHeight) {
+  const top = tops[i];
+  if (top < view.scrollTop || tops[i + 1] > view.scrollTop + view.clientHeight) {
     view.scrollTop = Math.max(0, top - view.clientHeight / 3);
   }
   render();
@@ -305,9 +346,10 @@ view.addEventListener("scroll", () => {
   pending = true;
   requestAnimationFrame(() => { pending = false; render(); });
 });
-window.addEventListener("resize", () => { measure(); render(); });
+window.addEventListener("resize", () => { measure(); layout(); render(); });
 window.addEventListener("hashchange", followHash);
 measure();
+layout();
 render();
 followHash();
 document.body.dataset.rendered = String(performance.now());
