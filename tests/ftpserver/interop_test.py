@@ -584,7 +584,7 @@ class TestFaults(unittest.TestCase):
             f.write("{ not json")
         r = run([os.environ["QUECSIM_FTPD"], "--root", "/tmp", "--faults", path])
         self.assertEqual(r.returncode, 2)
-        self.assertTrue(r.stderr.decode().startswith("quecsim-ftpd: %s:1:3: not valid JSON" % path),
+        self.assertTrue(r.stderr.decode().startswith("quecsim-ftpd: %s:1:4: not valid JSON" % path),
                         r.stderr)
         with open(path, "w") as f:
             f.write('{"rules": [\n  {"action": "data_drop", "after_bytes": 1e400}]}')
