@@ -250,16 +250,11 @@ namespace {
 // What `quecsim --help` ends with: the subcommands, one line each.
 constexpr const char* subcommands =
     "\nSubcommands (each has its own --help, e.g. quecsim campaign --help):\n"
-    "  quecsim ctl SOCKET OP ...   talk to a running module's control socket: its state, a "
-    "fault now,\n"
-    "                              a scenario loaded or unloaded, its events as they happen\n"
-    "  quecsim campaign ... -- HOST  run a host program against every scenario of a library, "
-    "each with\n"
-    "                              a fresh module; JUnit XML, JSON and a summary table\n"
-    "  quecsim report TRANSCRIPT   turn a transcript into one self-contained HTML page\n"
-    "  quecsim replay TRANSCRIPT   play a transcript's host side against a fresh module and "
-    "say where\n"
-    "                              the module's answers differ\n";
+    "  quecsim ctl       a running module's control socket: its state, faults now, its events\n"
+    "  quecsim campaign  a host program against every scenario of a library, JUnit/JSON reports\n"
+    "  quecsim report    a transcript as one self-contained HTML page\n"
+    "  quecsim replay    a transcript's host side played against a fresh module, answers "
+    "compared\n";
 
 int run(int argc, char** argv) {
   CLI::App app{"quecsim: a simulated Quectel GSM module (M10/M95/M33) on a pty", "quecsim"};

@@ -162,7 +162,8 @@ class CommandLineErrors(unittest.TestCase):
         result = run_quecsim("--help")
         self.assertEqual(result.returncode, 0)
         for name in ("ctl", "campaign", "report", "replay"):
-            self.assertRegex(result.stdout, r"\n  quecsim %s \S.*\S" % name)
+            # One line: the name, then what it does, and no continuation line after it.
+            self.assertRegex(result.stdout, r"\n  quecsim %s +\S[^\n]*\n(?!   )" % name)
 
     def test_every_subcommand_has_its_own_help(self):
         for name in ("ctl", "campaign", "report", "replay"):
