@@ -14,7 +14,7 @@
 
 namespace {
 
-// Exit codes (documented in README.md, "quecsim-ftpd").
+// Exit codes (documented in ftpserver/README.md).
 constexpr int exit_ok = 0;
 constexpr int exit_usage = 2;    // a flag or a file given is wrong
 constexpr int exit_runtime = 3;  // could not listen (address in use, ...)

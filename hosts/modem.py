@@ -3,7 +3,7 @@ the final check against the FTP root and the module's storage.
 
 Standard library and Debian's python3-serial only (run /usr/bin/python3). The hosts read
 where the module is from the environment `quecsim campaign` gives them (QUECSIM_PTY,
-QUECSIM_FTP_ROOT, QUECSIM_STATE_DIR); see the README, "Campaigns".
+QUECSIM_FTP_ROOT, QUECSIM_STATE_DIR); see docs/campaigns.md.
 """
 
 import argparse

@@ -58,7 +58,7 @@ using steady = std::chrono::steady_clock;
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
 constexpr int exit_usage = 2;
-// quecsim's own exit codes (README "Flags").
+// quecsim's own exit codes (docs/flags.md).
 constexpr int module_usage = 2;
 constexpr int module_expectations = 3;
 
@@ -887,6 +887,11 @@ int run_campaign(int argc, char** argv) {
     unsigned shard_n = 1;
     if (!o.shard.empty()) std::tie(shard_k, shard_n) = parse_shard(o.shard);
     const auto scenarios = collect(o.scenarios);
+    if (app.count("--out") == 0) {
+      // A plain run writes into the current folder: say so, as quecsim does for its folders.
+      std::cerr << "quecsim campaign: run folders go to ./" << o.out
+                << " (emptied run by run; --out DIR to choose)\n";
+    }
 
     std::vector<run_spec> all;
     const int width = static_cast<int>(std::to_string(scenarios.size() * o.repeat).size());

@@ -31,7 +31,7 @@
 
 namespace {
 
-// Exit codes, as the README documents them.
+// Exit codes, as docs/flags.md documents them.
 constexpr int exit_ok = 0;
 constexpr int exit_runtime = 1;
 constexpr int exit_usage = 2;
@@ -46,6 +46,7 @@ struct cli_options {
   std::string model = "M95";
   bool no_power_up_lines = false;
   bool power_up_at_start = false;
+  bool realistic_boot = false;
   bool exit_on_close = false;
   std::optional<unsigned> boot_delay_ms;
   double time_scale = 1.0;
@@ -97,6 +98,7 @@ nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
       {"bandwidth", o.bandwidth},
       {"power_up_lines", !o.no_power_up_lines},
       {"power_up_at_start", o.power_up_at_start},
+      {"realistic_boot", o.realistic_boot},
       {"boot_delay_ms", o.boot_delay_ms ? nlohmann::json(*o.boot_delay_ms) : nlohmann::json()},
       {"seed", seed},
       {"embedded_ftp", !o.no_embedded_ftp},
@@ -127,6 +129,7 @@ quecsim::station_options station_options(const cli_options& o, std::uint64_t see
   so.model = o.model;
   so.power_up_lines = !o.no_power_up_lines;
   so.power_up_at_start = o.power_up_at_start;
+  so.realistic_boot = o.realistic_boot;
   so.boot_delay_ms = o.boot_delay_ms;
   so.imei = o.imei;
   so.autobaud = o.autobaud;
@@ -142,6 +145,20 @@ quecsim::station_options station_options(const cli_options& o, std::uint64_t see
   so.seed = seed;
   so.state_dir = o.state_dir;
   return so;
+}
+
+// Folders a run writes in the current folder unless a flag says where: named on stderr at
+// start, so a user knows what a plain run leaves behind.
+void name_default_folders(const CLI::App& app, const cli_options& o) {
+  const bool ftp_root_default = app.count("--ftp-root") == 0;
+  if (ftp_root_default && !o.no_embedded_ftp) {
+    std::cerr << "quecsim: the embedded FTP server serves ./" << o.ftp_root
+              << " (created when missing; --ftp-root DIR to choose)\n";
+  }
+  if (app.count("--state-dir") == 0 && ftp_root_default) {
+    std::cerr << "quecsim: the module's storage is ./quecsim-state (UFS kept across runs; "
+                 "--state-dir DIR to choose)\n";
+  }
 }
 
 // `--modules N` (N > 1): N stations on one io_context, module i built from the command line
@@ -203,6 +220,7 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
       std::cerr << "quecsim: " << e.what() << '\n';
       return exit_usage;
     }
+    name_default_folders(app, o);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&io, &fleet](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -229,8 +247,18 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
 
 namespace {
 
+// What `quecsim --help` ends with: the subcommands, one line each.
+constexpr const char* subcommands =
+    "\nSubcommands (each has its own --help, e.g. quecsim campaign --help):\n"
+    "  quecsim ctl       a running module's control socket: its state, faults now, its events\n"
+    "  quecsim campaign  a host program against every scenario of a library, JUnit/JSON reports\n"
+    "  quecsim report    a transcript as one self-contained HTML page\n"
+    "  quecsim replay    a transcript's host side played against a fresh module, answers "
+    "compared\n";
+
 int run(int argc, char** argv) {
   CLI::App app{"quecsim: a simulated Quectel GSM module (M10/M95/M33) on a pty", "quecsim"};
+  app.footer(subcommands);
   cli_options o;
   app.add_option("--link", o.link, "Make PATH a symlink to the pty (removed on exit)");
   app.add_option("--control", o.control,
@@ -248,12 +276,16 @@ int run(int argc, char** argv) {
   app.add_flag("--no-power-up-lines", o.no_power_up_lines,
                "Do not send RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready");
   app.add_flag("--power-up-at-start", o.power_up_at_start,
-               "Power the module on at start instead of when the host first opens the pty");
+               "Start the boot delay at start instead of at the host's first open of the pty");
+  app.add_flag("--realistic-boot", o.realistic_boot,
+               "Boot as a real module the firmware switches on: powered at the host's first "
+               "open, deaf and silent for the boot delay (bytes sent meanwhile are lost)");
   app.add_flag("--exit-on-close", o.exit_on_close,
                "Exit (as on SIGTERM) once the host has opened the pty and closed it again");
   app.add_option("--boot-delay", o.boot_delay_ms,
-                 "Silence after power-on before the power-up lines, in simulated ms "
-                 "(default: the profile's)")
+                 "Simulated ms from the host's first open to the power-up lines (sooner when "
+                 "the host speaks first; with --realistic-boot: deaf meanwhile); default: the "
+                 "profile's")
       ->check(CLI::Range(0U, 60000U));
   app.add_option("--time-scale", o.time_scale,
                  "Multiply every simulated duration (timeouts, latency) by X, e.g. 0.01")
@@ -361,6 +393,7 @@ int run(int argc, char** argv) {
       return exit_usage;
     }
 
+    name_default_folders(app, o);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&shut_down](const boost::system::error_code& ec, int) {
       if (!ec) shut_down();

@@ -20,15 +20,20 @@ header h1 { font-size: 16px; margin: 0 0 2px 0; }
 header #summary { font-size: 12px; opacity: .9; }
 main { flex: 1; display: flex; min-height: 0; }
 #timeline { flex: 1; display: flex; flex-direction: column; min-width: 0; }
-.grid { display: grid; grid-template-columns: 64px 84px 1fr 1fr 1fr .8fr 1fr; }
+.grid { display: grid; grid-template-columns: 56px 72px 1fr 1fr 1fr .8fr 1fr; }
 #lanes { background: #e9edf3; border-bottom: 1px solid #b8c2d0; font-weight: 600; }
 #lanes span { padding: 3px 6px; border-left: 1px solid #cfd6e0; }
-#view { flex: 1; overflow-y: auto; position: relative; }
+#view { flex: 1; overflow: auto; position: relative; }
 #spacer { width: 1px; }
 #rows { position: absolute; top: 0; left: 0; right: 0; }
-.row { height: var(--h); font: var(--font); cursor: pointer; border-bottom: 1px solid #f0f0f0; }
-.row > span { padding: 0 6px; white-space: pre; overflow: hidden; text-overflow: ellipsis;
-              border-left: 1px solid #eef0f3; }
+.row { height: var(--h); font: var(--font); cursor: pointer; border-bottom: 1px solid #f0f0f0;
+       background: #fff; }
+.row > span { padding: 0 6px; white-space: pre; overflow: hidden; border-left: 1px solid #eef0f3; }
+/* A record's text: whole, never cut. It starts in its lane and runs over the lanes to its right
+   (empty in its row); a text longer than that starts further left, and one longer than all the
+   lanes wraps over them in a taller row. */
+.row > span.text { position: absolute; top: 0; padding: 0 6px; overflow: visible;
+                   border-left: 2px solid currentColor; background: inherit; }
 .row:hover { background: #f2f6fc; }
 .row .num, .row .t { color: #777; text-align: right; }
 .lane-host { color: #0b5394; }
@@ -39,16 +44,20 @@ main { flex: 1; display: flex; min-height: 0; }
 .row.warning { background: #fff4c2; }
 .row.warning .lane-event { color: #7a5800; font-weight: 700; }
 .row.span { background: #e3effd; }
-.row.span .spanned { grid-column: 3 / 7; color: #0b3d91; font-weight: 600; }
+.row.span .text { color: #0b3d91; font-weight: 600; }
 .row.sel { outline: 2px solid #1a73e8; outline-offset: -2px; }
-aside { width: 540px; border-left: 1px solid #b8c2d0; display: flex; flex-direction: column;
-        min-height: 0; }
+aside { width: clamp(280px, 27vw, 400px); border-left: 1px solid #b8c2d0; display: flex;
+        flex-direction: column; min-height: 0; }
 aside h2 { font-size: 13px; margin: 0; padding: 6px 10px; background: #e9edf3; }
 #detail { flex: 1.4; overflow: auto; padding: 6px 10px; }
 #meta { margin-bottom: 6px; }
+#detail h3 { font-size: 12px; margin: 8px 0 2px 0; color: #555; }
+#text { font: 11px/15px ui-monospace, "DejaVu Sans Mono", monospace; margin: 0;
+        white-space: pre-wrap; word-break: break-all; }
 #hex { font: 11px/15px ui-monospace, "DejaVu Sans Mono", monospace; margin: 0; white-space: pre; }
 #marks { flex: 1; overflow: auto; padding: 4px 10px; font: var(--font); }
-#marks div { cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+#marks div { cursor: pointer; white-space: pre-wrap; word-break: break-all; line-height: 16px;
+             margin-bottom: 3px; }
 #marks .fault { color: #b3261e; }
 #marks .warning { color: #7a5800; }
 </style>
@@ -62,7 +71,8 @@ aside h2 { font-size: 13px; margin: 0; padding: 6px 10px; background: #e9edf3; }
 </section>
 <aside>
 <h2>Selected line</h2>
-<div id="detail"><div id="meta">Click a line to see its bytes in hex.</div><pre id="hex"></pre></div>
+<div id="detail"><div id="meta">Click a line to see its text and its bytes in hex.</div>
+<h3>text</h3><pre id="text"></pre><h3>bytes (hex, then the printable ones)</h3><pre id="hex"></pre></div>
 <h2 id="marks-title">Faults and warnings</h2>
 <div id="marks"></div>
 </aside>
@@ -129,42 +139,106 @@ function cell(cls, text) {
   return s;
 }
 
+// Where each lane starts, from the header's cells (the rows use the same grid), and the width of
+// one character of the rows' monospace font: enough to place a text without measuring it.
+let laneLeft = [], rowWidth = 0, charWidth = 7.2;
+function measure() {
+  const cells = document.getElementById("lanes").children;
+  laneLeft = Array.from(cells, c => c.offsetLeft);
+  rowWidth = view.clientWidth;
+  const probe = document.createElement("span");
+  probe.className = "row";
+  probe.style.cssText = "position:absolute;visibility:hidden;white-space:pre;height:auto";
+  probe.textContent = "0123456789".repeat(10);
+  document.body.appendChild(probe);
+  charWidth = probe.getBoundingClientRect().width / 100 || charWidth;
+  probe.remove();
+}
+
+// The left edge of a text of lane `col`: the lane's own start when the text fits from there to
+// the row's end, else as far left as it needs, but never over the line number and time.
+function textLeft(col, text) {
+  const width = text.length * charWidth + 16;
+  const start = laneLeft[col] || 0;
+  const first = laneLeft[2] || 0;
+  return Math.max(first, Math.min(start, rowWidth - width));
+}
+
+// The rows' tops: a row is one line high, or as many as its text needs when it is longer than
+// the whole width of the lanes (it then wraps there). Only a row that might not fit is measured:
+// escaping makes a byte at most 4 characters.
+let tops = new Float64Array(R.length + 1);
+function perLine() {
+  return Math.max(8, Math.floor((rowWidth - (laneLeft[2] || 0) - 16) / charWidth));
+}
+function linesOf(r, room) {
+  if (r[2] !== SPAN && r[4].length * 4 + r[3].length + 40 <= room) return 1;
+  const n = (r[2] === SPAN ? spanText(r) : rowText(r)).length;
+  return Math.max(1, Math.ceil(n / room));
+}
+function layout() {
+  const room = perLine();
+  let y = 0;
+  for (let i = 0; i < R.length; i++) {
+    tops[i] = y;
+    y += H * linesOf(R[i], room);
+  }
+  tops[R.length] = y;
+  document.getElementById("spacer").style.height = y + "px";
+}
+// The row at height y: the last whose top is at or above it.
+function rowAt(y) {
+  let lo = 0, hi = R.length - 1, best = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (tops[mid] <= y) { best = mid; lo = mid + 1; } else { hi = mid - 1; }
+  }
+  return best;
+}
+
 function render() {
-  const first = Math.max(0, Math.floor(view.scrollTop / H) - 5);
-  const last = Math.min(R.length, first + Math.ceil(view.clientHeight / H) + 10);
+  const first = Math.max(0, rowAt(view.scrollTop) - 5);
+  const bottom = view.scrollTop + view.clientHeight + 10 * H;
   const frag = document.createDocumentFragment();
-  for (let i = first; i < last; i++) {
+  for (let i = first; i < R.length && tops[i] < bottom; i++) {
     const r = R[i];
     const div = document.createElement("div");
     div.className = "row grid" + (ROW_CLASS[r[2]] ? " " + ROW_CLASS[r[2]] : "") +
                     (i === selected ? " sel" : "");
     div.style.position = "absolute";
-    div.style.top = (i * H) + "px";
+    div.style.top = tops[i] + "px";
+    div.style.height = (tops[i + 1] - tops[i]) + "px";
     div.style.left = "0";
     div.style.right = "0";
     div.dataset.index = i;
     div.appendChild(cell("num", String(r[0])));
     div.appendChild(cell("t", r[1].toFixed(3)));
-    if (r[2] === SPAN) {
-      div.appendChild(cell("spanned", spanText(r)));
-      div.appendChild(cell("", ""));
+    for (let c = 2; c <= 6; c++) div.appendChild(cell("", ""));
+    const col = r[2] === SPAN ? 2 : COLUMN[r[2]];
+    const text = r[2] === SPAN ? spanText(r) : rowText(r);
+    const span = cell("text " + (r[2] === SPAN ? "spanned" : LANE_CLASS[col]), text);
+    if (tops[i + 1] - tops[i] > H) {
+      // Longer than the lanes: wrapped over all of them, whole.
+      span.style.left = (laneLeft[2] || 0) + "px";
+      span.style.right = "0";
+      span.style.whiteSpace = "pre-wrap";
+      span.style.wordBreak = "break-all";
     } else {
-      const col = COLUMN[r[2]];
-      for (let c = 2; c <= 6; c++) {
-        div.appendChild(c === col ? cell(LANE_CLASS[c], rowText(r)) : cell("", ""));
-      }
+      span.style.left = textLeft(col, text) + "px";
     }
+    div.appendChild(span);
     div.title = r[2] === SPAN ? spanText(r) : KINDS[r[2]] + " " + r[3];
     frag.appendChild(div);
   }
   rows.replaceChildren(frag);
 }
 
+// Eight bytes a line, so that the dump fits the side panel: offset, hex, the printable bytes.
 function hexDump(bytes) {
   const lines = [];
-  for (let o = 0; o < bytes.length; o += 16) {
+  for (let o = 0; o < bytes.length; o += 8) {
     let hex = "", text = "";
-    for (let i = o; i < o + 16; i++) {
+    for (let i = o; i < o + 8; i++) {
       if (i < bytes.length) {
         const c = bytes.charCodeAt(i);
         hex += c.toString(16).padStart(2, "0") + " ";
@@ -172,11 +246,15 @@ function hexDump(bytes) {
       } else {
         hex += "   ";
       }
-      if (i === o + 7) hex += " ";
     }
     lines.push(o.toString(16).padStart(8, "0") + "  " + hex + " " + text);
   }
   return lines.join("\n");
+}
+
+// The bytes as text: escaped as in the rows, with a line break after each LF.
+function decoded(bytes) {
+  return esc(bytes).replace(/\\n/g, "\\n\n");
 }
 
 function select(i) {
@@ -192,14 +270,17 @@ function select(i) {
                        plural(r[11], "chunk");
     hex.textContent = "to host, first " + r[4].length + " bytes:\n" + hexDump(r[4]) +
                       "\n\nfrom host, first " + r[6].length + " bytes:\n" + hexDump(r[6]);
+    document.getElementById("text").textContent =
+        "to host:\n" + decoded(r[4]) + "\n\nfrom host:\n" + decoded(r[6]);
   } else {
     meta.textContent = "line " + r[0] + ", t " + r[1].toFixed(6) + " s, " + KINDS[r[2]] +
                        " from " + r[3] + ", " + plural(r[5], "byte") +
                        (r[5] > r[4].length ? " (the first " + r[4].length + " kept)" : "");
     hex.textContent = hexDump(r[4]);
+    document.getElementById("text").textContent = decoded(r[4]);
   }
-  const top = i * H;
-  if (top < view.scrollTop || top + H > view.scrollTop + view.clientHeight) {
+  const top = tops[i];
+  if (top < view.scrollTop || tops[i + 1] > view.scrollTop + view.clientHeight) {
     view.scrollTop = Math.max(0, top - view.clientHeight / 3);
   }
   render();
@@ -265,8 +346,10 @@ view.addEventListener("scroll", () => {
   pending = true;
   requestAnimationFrame(() => { pending = false; render(); });
 });
-window.addEventListener("resize", render);
+window.addEventListener("resize", () => { measure(); layout(); render(); });
 window.addEventListener("hashchange", followHash);
+measure();
+layout();
 render();
 followHash();
 document.body.dataset.rendered = String(performance.now());

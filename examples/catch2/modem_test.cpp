@@ -54,7 +54,7 @@ TEST_CASE("The modem powers up, answers AT, downloads a file and reports a dropp
   quecsim::fixture modem(options);
   { std::ofstream(modem.ftp_root() / "config.txt", std::ios::binary) << "interval=60\n"; }
 
-  uart port(modem.pty_path());  // the first open powers the module up
+  uart port(modem.pty_path());  // the first open brings the power-up lines
   const std::string power_up =
       "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nCall Ready\r\n\r\nSMS Ready\r\n";
   REQUIRE(port.read(power_up) == power_up);

@@ -1,9 +1,13 @@
 #include "quecsim/ftpd/config.hpp"
 
 #include <fstream>
+#include <iterator>
+#include <utility>
 
 #include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
+
+#include "quecsim/core/json_text.hpp"
 
 namespace quecsim::ftpd {
 
@@ -28,15 +32,14 @@ user parse_user_spec(const std::string& spec, const std::string& what) {
 
 std::vector<user> load_users_file(const std::filesystem::path& file, bool& anonymous) {
   const std::string where = file.string();
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw config_error(where + ": cannot open the users file");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    // parse_error, or out_of_range for a number too large for a double (1e400).
-    throw config_error(where + ": not valid JSON: " + e.what());
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json_text::failure why;
+  auto parsed = json_text::parse(text, why);
+  // A syntax error, or a number too large for a double (1e400): with its line and pointer.
+  if (!parsed) throw config_error(json_text::describe(where, why));
+  nlohmann::json doc = std::move(*parsed);
   const nlohmann::json* list = &doc;
   std::string base;
   if (doc.is_object()) {

@@ -5,8 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
+
+#include "quecsim/core/json_text.hpp"
 
 namespace quecsim::ftpd {
 
@@ -51,13 +56,21 @@ const std::set<std::string> common_keys = {"action", "command", "argument", "cou
   throw fault_rule_error(source + ": " + (pointer.empty() ? "/" : pointer) + ": " + expected);
 }
 
+// A value of the wrong kind or out of range: what was expected, and what was found.
+[[noreturn]] void fail_value(const std::string& source, const std::string& pointer,
+                             const std::string& expected, const nlohmann::json& v) {
+  fail(source, pointer, expected + ", got " + json_text::found(v));
+}
+
 std::uint64_t get_uint(const nlohmann::json& v, const std::string& source,
                        const std::string& pointer, std::uint64_t min) {
   if (!v.is_number_integer() ||
       (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() < 0))
-    fail(source, pointer, "expected an integer of at least " + std::to_string(min));
+    fail_value(source, pointer, "expected an integer of at least " + std::to_string(min), v);
   auto n = v.get<std::uint64_t>();
-  if (n < min) fail(source, pointer, "expected an integer of at least " + std::to_string(min));
+  if (n < min) {
+    fail_value(source, pointer, "expected an integer of at least " + std::to_string(min), v);
+  }
   return n;
 }
 
@@ -82,11 +95,13 @@ std::string reply_text(const nlohmann::json& v, const std::string& source,
     split(v.get<std::string>());
   } else if (v.is_array()) {
     for (std::size_t i = 0; i < v.size(); ++i) {
-      if (!v[i].is_string()) fail(source, pointer + "/" + std::to_string(i), "expected a string");
+      if (!v[i].is_string()) {
+        fail_value(source, pointer + "/" + std::to_string(i), "expected a string", v[i]);
+      }
       split(v[i].get<std::string>());
     }
   } else {
-    fail(source, pointer, "expected a string or an array of strings (the reply lines)");
+    fail_value(source, pointer, "expected a string or an array of strings (the reply lines)", v);
   }
   if (lines.empty()) fail(source, pointer, "expected at least one reply line");
   std::string out;
@@ -104,12 +119,12 @@ std::string_view to_string(fault_action a) {
 
 fault_rule parse_fault_rule(const nlohmann::json& o, const std::string& source,
                             const std::string& p) {
-  if (!o.is_object()) fail(source, p, "expected a rule object with an \"action\"");
+  if (!o.is_object()) fail_value(source, p, "expected a rule object with an \"action\"", o);
   if (!o.contains("action")) fail(source, p, "expected an \"action\"");
   const auto& a = o["action"];
   std::string names;
   for (const auto& n : action_names) names += (names.empty() ? "" : ", ") + std::string(n.name);
-  if (!a.is_string()) fail(source, p + "/action", "expected one of " + names);
+  if (!a.is_string()) fail_value(source, p + "/action", "expected one of " + names, a);
   fault_rule r;
   bool known = false;
   for (const auto& n : action_names) {
@@ -118,15 +133,27 @@ fault_rule parse_fault_rule(const nlohmann::json& o, const std::string& source,
       known = true;
     }
   }
-  if (!known) fail(source, p + "/action", "expected one of " + names);
+  if (!known) {
+    std::vector<std::string> known_names;
+    for (const auto& n : action_names) known_names.emplace_back(n.name);
+    const std::string near = json_text::nearest(a.get<std::string>(), known_names);
+    fail(source, p + "/action",
+         "expected one of " + names + ", got " + json_text::found(a) +
+             (near.empty() ? std::string() : "; did you mean \"" + near + "\"?"));
+  }
   const auto& allowed = action_keys().at(r.action);
   for (const auto& [k, v] : o.items()) {
     if (common_keys.count(k) == 0 && allowed.count(k) == 0) {
       std::string list;
       for (const auto& c : common_keys) list += (list.empty() ? "" : ", ") + c;
       for (const auto& c : allowed) list += ", " + c;
+      std::vector<std::string> keys(common_keys.begin(), common_keys.end());
+      keys.insert(keys.end(), allowed.begin(), allowed.end());
+      const std::string near = json_text::nearest(k, keys);
       std::string why = "unknown key for action \"";
-      why.append(to_string(r.action)).append("\" (expected ").append(list).append(")");
+      why.append(to_string(r.action)).append("\"");
+      if (!near.empty()) why.append("; did you mean \"").append(near).append("\"?");
+      why.append(" (expected ").append(list).append(")");
       std::string key_pointer = p;
       key_pointer.append("/").append(k);
       fail(source, key_pointer, why);
@@ -134,7 +161,9 @@ fault_rule parse_fault_rule(const nlohmann::json& o, const std::string& source,
   }
   if (o.contains("command")) {
     const auto& c = o["command"];
-    if (!c.is_string()) fail(source, p + "/command", "expected a command verb such as \"RETR\"");
+    if (!c.is_string()) {
+      fail_value(source, p + "/command", "expected a command verb such as \"RETR\"", c);
+    }
     std::string verb = c.get<std::string>();
     if (verb == "*") verb.clear();
     if (verb.size() > 8 || !std::all_of(verb.begin(), verb.end(),
@@ -145,17 +174,21 @@ fault_rule parse_fault_rule(const nlohmann::json& o, const std::string& source,
     r.command = verb;
   }
   if (o.contains("argument")) {
-    if (!o["argument"].is_string()) fail(source, p + "/argument", "expected a glob string");
+    if (!o["argument"].is_string()) {
+      fail_value(source, p + "/argument", "expected a glob string", o["argument"]);
+    }
     r.argument = o["argument"].get<std::string>();
   }
   if (o.contains("count"))
     r.count = static_cast<std::int64_t>(get_uint(o["count"], source, p + "/count", 1));
   if (o.contains("sticky")) {
-    if (!o["sticky"].is_boolean()) fail(source, p + "/sticky", "expected true or false");
+    if (!o["sticky"].is_boolean()) {
+      fail_value(source, p + "/sticky", "expected true or false", o["sticky"]);
+    }
     r.sticky = o["sticky"].get<bool>();
   }
   if (o.contains("name")) {
-    if (!o["name"].is_string()) fail(source, p + "/name", "expected a string");
+    if (!o["name"].is_string()) fail_value(source, p + "/name", "expected a string", o["name"]);
     r.name = o["name"].get<std::string>();
   }
   if (o.contains("client")) {
@@ -229,7 +262,7 @@ std::vector<fault_rule> parse_fault_rules(const nlohmann::json& doc, const std::
     list = &doc["rules"];
     base = "/rules";
   }
-  if (!list->is_array()) fail(source, base, "expected an array of rules");
+  if (!list->is_array()) fail_value(source, base, "expected an array of rules", *list);
   std::vector<fault_rule> rules;
   for (std::size_t i = 0; i < list->size(); ++i)
     rules.push_back(parse_fault_rule((*list)[i], source, base + "/" + std::to_string(i)));
@@ -237,16 +270,14 @@ std::vector<fault_rule> parse_fault_rules(const nlohmann::json& doc, const std::
 }
 
 std::vector<fault_rule> load_fault_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw fault_rule_error(file.string() + ": cannot open the fault file");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    // parse_error, or out_of_range for a number too large for a double (1e400).
-    throw fault_rule_error(file.string() + ": not valid JSON: " + e.what());
-  }
-  return parse_fault_rules(doc, file.string());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json_text::failure why;
+  auto doc = json_text::parse(text, why);
+  // A syntax error, or a number too large for a double (1e400): with its line and pointer.
+  if (!doc) throw fault_rule_error(json_text::describe(file.string(), why));
+  return parse_fault_rules(*doc, file.string());
 }
 
 bool glob_match(std::string_view pat, std::string_view s) {

@@ -26,8 +26,11 @@ struct fixture_options {
   std::filesystem::path state_dir;   ///< the module's storage (UFS, RAM, SD)
   std::filesystem::path transcript;  ///< a JSON Lines transcript; empty: none
   std::vector<std::filesystem::path> scenarios;  ///< fault scenarios loaded at start
-  bool power_up_lines = true;             ///< RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready
-  bool power_up_at_start = false;         ///< boot at once instead of at the host's first open
+  bool power_up_lines = true;      ///< RDY, +CFUN: 1, +CPIN: READY, Call Ready, SMS Ready
+  bool power_up_at_start = false;  ///< boot at once instead of at the host's first open
+  /// Switched on at the host's first open, deaf and silent for the boot delay (--realistic-boot);
+  /// false: answering from the start, the power-up lines waiting for the host.
+  bool realistic_boot = false;
   std::optional<unsigned> boot_delay_ms;  ///< silence before the power-up lines; unset: profile's
   unsigned baud = 115200;                 ///< UART pacing in bits/s (0: none)
   double latency_ms = 300;                ///< network round trip in simulated ms

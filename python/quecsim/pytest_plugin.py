@@ -55,8 +55,9 @@ class ModuleError(Exception):
 class _Port(serial.Serial):
     """pyserial's Serial, except that opening it keeps what already waits in the pty.
 
-    pyserial discards pending input when it opens a port. The module powers up at the host's
-    first open and, with no boot delay, sends RDY at once: a discard on open could lose it."""
+    pyserial discards pending input when it opens a port. The module sends its power-up lines
+    the boot delay after the host's first open; with no boot delay, RDY comes at once and a
+    discard on open could lose it."""
 
     _keep_input = False
 

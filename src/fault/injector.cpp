@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
+#include <utility>
 
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/ftpd/server.hpp"
@@ -302,10 +303,17 @@ void injector::on_event(const events::event& e) {
     case kind::state: {
       const std::string machine(e.source);
       if (states_.count(machine) == 0) break;  // baud, flow control: not a machine of ours
-      states_[machine] = std::string(e.data);
+      const std::string before = std::exchange(states_[machine], std::string(e.data));
+      // What the module wrote and the host has not received yet: the UART's queue, and the
+      // bytes a host-side fault holds back.
+      const std::uint64_t on_the_way = link_                    ? link_->queued()
+                                       : seams_.port != nullptr ? seams_.port->queued()
+                                                                : 0;
+      if (machine == "uart" && e.data == "command" && before == "data") data_tail_ = on_the_way;
       if (machine == "uart" && e.data == "data") {
         uart_down_ = uart_up_ = 0;
-        connect_skip_ = seams_.port != nullptr ? seams_.port->queued() : 0;
+        data_tail_ = 0;
+        connect_skip_ = on_the_way;
         for (auto& s : scenarios_)
           for (auto& a : s->events)
             if (a->spec.when.kind == trigger_kind::bytes && a->spec.when.from_connect)
@@ -357,10 +365,16 @@ void injector::on_event(const events::event& e) {
     }
     case kind::uart_tx:
     case kind::uart_rx: {
-      if (states_["uart"] != "data") break;
       const bool up = e.what == kind::uart_rx;
       std::uint64_t n = e.data.size();
+      if (states_["uart"] != "data") {
+        // After data mode only its own bytes, still arriving, count; then nothing.
+        if (up || data_tail_ == 0) break;
+        n = std::min<std::uint64_t>(n, data_tail_);
+        data_tail_ -= n;
+      }
       if (!up) {
+        // CONNECT's own line is not counted, even when it is still held back.
         const auto skip = std::min<std::uint64_t>(n, connect_skip_);
         connect_skip_ -= skip;
         n -= skip;

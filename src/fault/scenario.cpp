@@ -1,5 +1,7 @@
 #include "quecsim/fault/scenario.hpp"
 
+#include "quecsim/core/json_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -7,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace quecsim::fault {
 namespace {
@@ -16,6 +19,18 @@ using json = nlohmann::json;
 [[noreturn]] void fail(const std::string& source, const std::string& pointer,
                        const std::string& expected) {
   throw scenario_error(source + ": " + (pointer.empty() ? "/" : pointer) + ": " + expected);
+}
+
+// A value of the wrong kind or out of range: what was expected, and what was found.
+[[noreturn]] void fail_value(const std::string& source, const std::string& pointer,
+                             const std::string& expected, const json& v) {
+  fail(source, pointer, expected + ", got " + json_text::found(v));
+}
+
+// An unknown name: the nearest known one, when it is close enough to be a typo.
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& known) {
+  const std::string near = json_text::nearest(name, known);
+  return near.empty() ? std::string() : "; did you mean \"" + near + "\"?";
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -218,21 +233,22 @@ void only_keys(const json& o, const std::vector<std::string>& allowed, const std
   for (const auto& [k, v] : o.items()) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
       fail(source, pointer + "/" + k,
-           "unknown key in " + what + " (expected " + join(allowed) + ")");
+           "unknown key in " + what + did_you_mean(k, allowed) + " (expected " + join(allowed) +
+               ")");
     }
   }
 }
 
 const json& object_at(const json& v, const std::string& source, const std::string& pointer,
                       const std::string& what) {
-  if (!v.is_object()) fail(source, pointer, "expected " + what);
+  if (!v.is_object()) fail_value(source, pointer, "expected " + what, v);
   return v;
 }
 
 std::string string_at(const json& v, const std::string& source, const std::string& pointer,
                       bool non_empty = true) {
   if (!v.is_string() || (non_empty && v.get<std::string>().empty())) {
-    fail(source, pointer, non_empty ? "expected a non-empty string" : "expected a string");
+    fail_value(source, pointer, non_empty ? "expected a non-empty string" : "expected a string", v);
   }
   return v.get<std::string>();
 }
@@ -248,23 +264,24 @@ std::int64_t integer_at(const json& v, const std::string& source, const std::str
     n = v.get<std::int64_t>();
   }
   if (!ok || n < min || n > max) {
-    fail(source, pointer,
-         max == INT64_MAX
-             ? "expected an integer of at least " + std::to_string(min)
-             : "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    fail_value(source, pointer,
+               max == INT64_MAX ? "expected an integer of at least " + std::to_string(min)
+                                : "expected an integer from " + std::to_string(min) + " to " +
+                                      std::to_string(max),
+               v);
   }
   return n;
 }
 
 double number_at(const json& v, const std::string& source, const std::string& pointer, double min,
                  double max, bool min_exclusive) {
-  if (!v.is_number()) fail(source, pointer, "expected a number");
+  if (!v.is_number()) fail_value(source, pointer, "expected a number", v);
   const double x = v.get<double>();
   if ((min_exclusive ? x <= min : x < min) || x > max) {
     std::ostringstream why;
     why << "expected a number " << (min_exclusive ? "greater than " : "of at least ") << min;
     if (max < 1e300) why << " and at most " << max;
-    fail(source, pointer, why.str());
+    fail_value(source, pointer, why.str(), v);
   }
   return x;
 }
@@ -327,10 +344,24 @@ trigger parse_trigger(const json& w, const std::string& source, const std::strin
   std::vector<std::string> present;
   for (const auto& m : mains)
     if (w.contains(m)) present.push_back(m);
+  if (present.empty()) {
+    // A misspelt trigger ("comand"): name it and the one it most likely meant.
+    for (const auto& [key, value] : w.items()) {
+      const std::string near = json_text::nearest(key, mains);
+      if (!near.empty()) {
+        fail(source, p + "/" + key,
+             "unknown trigger \"" + key + "\"; did you mean \"" + near +
+                 "\"? (expected exactly one trigger of " + join(mains) + ")");
+      }
+    }
+  }
   if (present.size() != 1) {
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : w.items()) keys.push_back("\"" + key + "\"");
     fail(source, p,
          "expected exactly one trigger of " + join(mains) +
-             (present.empty() ? "" : " (found " + join(present) + ")"));
+             (present.empty() ? (keys.empty() ? ", got an empty object" : ", got " + join(keys))
+                              : " (found " + join(present) + ")"));
   }
   const std::string& k = present.front();
   const std::string kp = p + "/" + k;
@@ -439,7 +470,7 @@ event parse_event(const json& e, const std::string& source, const std::string& p
     if (c.is_string() && c == "unlimited") {
       ev.count = -1;
     } else if (!c.is_number_integer() || c.get<std::int64_t>() < 1) {
-      fail(source, p + "/count", "expected an integer of at least 1 or \"unlimited\"");
+      fail_value(source, p + "/count", "expected an integer of at least 1 or \"unlimited\"", c);
     } else {
       ev.count = c.get<std::int64_t>();
     }
@@ -455,7 +486,9 @@ event parse_event(const json& e, const std::string& source, const std::string& p
   }
   if (!e.contains("do")) fail(source, p, "expected \"do\": a list of actions");
   const auto& d = e["do"];
-  if (!d.is_array() || d.empty()) fail(source, p + "/do", "expected a non-empty array of actions");
+  if (!d.is_array() || d.empty()) {
+    fail_value(source, p + "/do", "expected a non-empty array of actions", d);
+  }
   for (std::size_t i = 0; i < d.size(); ++i) {
     ev.actions.push_back(parse_action(d[i], source, p + "/do/" + std::to_string(i)));
   }
@@ -477,7 +510,8 @@ module_settings parse_module(const json& m, const std::string& source, const std
                                                  115200, 230400, 460800, 921600};
     const auto b = integer_at(m["baud"], source, p + "/baud", 0);
     if (rates.count(b) == 0) {
-      fail(source, p + "/baud", "expected a UART rate such as 115200 (or 0 for no pacing)");
+      fail_value(source, p + "/baud", "expected a UART rate such as 115200 (or 0 for no pacing)",
+                 m["baud"]);
     }
     s.baud = static_cast<unsigned>(b);
   }
@@ -489,7 +523,9 @@ module_settings parse_module(const json& m, const std::string& source, const std
         static_cast<std::uint64_t>(integer_at(m["bandwidth"], source, p + "/bandwidth", 0));
   }
   if (m.contains("autobaud")) {
-    if (!m["autobaud"].is_boolean()) fail(source, p + "/autobaud", "expected true or false");
+    if (!m["autobaud"].is_boolean()) {
+      fail_value(source, p + "/autobaud", "expected true or false", m["autobaud"]);
+    }
     s.autobaud = m["autobaud"].get<bool>();
   }
   if (m.contains("time_scale")) {
@@ -514,7 +550,7 @@ void parse_server(const json& s, const std::string& source, const std::string& p
   only_keys(s, {"users", "faults", "files"}, source, p, "server settings");
   if (s.contains("users")) {
     const auto& u = s["users"];
-    if (!u.is_array()) fail(source, p + "/users", "expected an array of accounts");
+    if (!u.is_array()) fail_value(source, p + "/users", "expected an array of accounts", u);
     for (std::size_t i = 0; i < u.size(); ++i) {
       const std::string up = p + "/users/" + std::to_string(i);
       object_at(u[i], source, up, "{\"name\": ..., \"password\": ...}");
@@ -530,7 +566,7 @@ void parse_server(const json& s, const std::string& source, const std::string& p
   }
   if (s.contains("faults")) {
     const auto& f = s["faults"];
-    if (!f.is_array()) fail(source, p + "/faults", "expected an array of fault rules");
+    if (!f.is_array()) fail_value(source, p + "/faults", "expected an array of fault rules", f);
     for (std::size_t i = 0; i < f.size(); ++i) {
       try {
         out.server_faults.push_back(
@@ -542,7 +578,7 @@ void parse_server(const json& s, const std::string& source, const std::string& p
   }
   if (s.contains("files")) {
     const auto& f = s["files"];
-    if (!f.is_array()) fail(source, p + "/files", "expected an array of files");
+    if (!f.is_array()) fail_value(source, p + "/files", "expected an array of files", f);
     for (std::size_t i = 0; i < f.size(); ++i) {
       const std::string fp = p + "/files/" + std::to_string(i);
       object_at(f[i], source, fp, "{\"path\": ..., \"text\" or \"size\": ...}");
@@ -570,7 +606,7 @@ expectations parse_expect(const json& x, const std::string& source, const std::s
   expectations out;
   if (x.contains("lines")) {
     const auto& l = x["lines"];
-    if (!l.is_array()) fail(source, p + "/lines", "expected an array of lines");
+    if (!l.is_array()) fail_value(source, p + "/lines", "expected an array of lines", l);
     for (std::size_t i = 0; i < l.size(); ++i) {
       out.lines.push_back(string_at(l[i], source, p + "/lines/" + std::to_string(i)));
     }
@@ -581,7 +617,7 @@ expectations parse_expect(const json& x, const std::string& source, const std::s
   }
   if (x.contains("files")) {
     const auto& f = x["files"];
-    if (!f.is_array()) fail(source, p + "/files", "expected an array of files");
+    if (!f.is_array()) fail_value(source, p + "/files", "expected an array of files", f);
     for (std::size_t i = 0; i < f.size(); ++i) {
       const std::string fp = p + "/files/" + std::to_string(i);
       object_at(f[i], source, fp, "{\"path\": ..., \"sha256\": ...}");
@@ -666,11 +702,16 @@ bool scenario::needs_embedded_server() const {
 
 action parse_action(const json& o, const std::string& source, const std::string& p) {
   if (!o.is_object())
-    fail(source, p, "expected an action object such as {\"action\": \"pdp_deact\"}");
+    fail_value(source, p, "expected an action object such as {\"action\": \"pdp_deact\"}", o);
   if (!o.contains("action")) fail(source, p, "expected \"action\": one of " + join(action_names()));
   const auto& n = o["action"];
   const action_spec* spec = n.is_string() ? find_spec(n.get<std::string>()) : nullptr;
-  if (spec == nullptr) fail(source, p + "/action", "expected one of " + join(action_names()));
+  if (spec == nullptr) {
+    // What was found, and for a misspelt name the action it most likely meant.
+    fail(source, p + "/action",
+         "expected one of " + join(action_names()) + ", got " + json_text::found(n) +
+             (n.is_string() ? did_you_mean(n.get<std::string>(), action_names()) : ""));
+  }
   std::vector<std::string> allowed = {"action"};
   for (const auto& prm : spec->params) allowed.emplace_back(prm.key);
   only_keys(o, allowed, source, p, std::string("action \"") + spec->name + "\"");
@@ -685,7 +726,9 @@ action parse_action(const json& o, const std::string& source, const std::string&
       if (!prm.fallback.is_null()) a.params[prm.key] = prm.fallback;
       continue;
     }
-    if (!fits(prm, o[prm.key])) fail(source, p + "/" + prm.key, "expected " + describe(prm));
+    if (!fits(prm, o[prm.key])) {
+      fail_value(source, p + "/" + prm.key, "expected " + describe(prm), o[prm.key]);
+    }
   }
   if (a.name == "server_fault") {
     try {
@@ -762,7 +805,7 @@ scenario parse_scenario(const json& doc, const std::string& source) {
   if (doc.contains("server")) parse_server(doc["server"], source, "/server", s);
   if (doc.contains("events")) {
     const auto& e = doc["events"];
-    if (!e.is_array()) fail(source, "/events", "expected an array of events");
+    if (!e.is_array()) fail_value(source, "/events", "expected an array of events", e);
     for (std::size_t i = 0; i < e.size(); ++i) {
       s.events.push_back(parse_event(e[i], source, "/events/" + std::to_string(i)));
     }
@@ -772,30 +815,10 @@ scenario parse_scenario(const json& doc, const std::string& source) {
 }
 
 json parse_json_text(const std::string& text, const std::string& source) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann reports a byte offset; people look for a line and a column.
-    std::size_t line = 1;
-    std::size_t column = 1;
-    const std::size_t end = std::min(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    for (std::size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    // Keep the reason, drop nlohmann's own position prefix.
-    if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    throw scenario_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                         ": not valid JSON: " + what);
-  } catch (const json::out_of_range& e) {
-    // A number too large for a double (1e400).
-    throw scenario_error(source + ": not valid JSON: " + e.what());
-  }
+  json_text::failure why;
+  auto doc = json_text::parse(text, why);
+  if (!doc) throw scenario_error(json_text::describe(source, why));
+  return std::move(*doc);
 }
 
 scenario load_scenario(const std::filesystem::path& file) {

@@ -1,5 +1,6 @@
 // The AT+QFTP* command table: each command's forms, parameters and limits as the manual
-// gives them, and what it does in each state of the service (see the README's state table).
+// gives them, and what it does in each state of the service (see the state table in
+// docs/ftp-service.md).
 
 #include <string>
 

@@ -131,6 +131,36 @@ void module::power_on() {
   });
 }
 
+void module::power_on_answering() {
+  if (switched_on_) return;
+  publish_state("module", "booting");
+  powered_ = true;
+  switched_on_ = true;
+  unsynced_ = settings_.ipr == 0;
+  lines_held_ = true;
+  publish_state("module", "ready");
+}
+
+void module::release_power_up_lines(std::chrono::milliseconds delay) {
+  if (!lines_held_) return;
+  if (delay.count() > 0) {
+    restart_timer_.expires_after(clock_.scaled(delay));
+    restart_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+      if (ec || alive.expired()) return;
+      release_power_up_lines();
+    });
+    return;
+  }
+  restart_timer_.cancel();
+  lines_held_ = false;
+  // The lines go before anything that queued up behind them (a scenario's URC, +CREG ...).
+  std::deque<std::string> behind;
+  behind.swap(held_urcs_);
+  if (opts_.power_up_lines) send_power_up_lines();
+  for (auto& line : behind) held_urcs_.push_back(std::move(line));
+  flush_urcs();
+}
+
 void module::power_down() {
   reset_to_power_up();
   switched_on_ = false;
@@ -176,6 +206,7 @@ void module::restore_saved() {
 void module::reset_to_power_up() {
   ++generation_;
   powered_ = false;
+  lines_held_ = false;
   busy_ = false;
   line_commands_.clear();
   input_.clear();
@@ -270,7 +301,7 @@ void module::send_error(at::cme code) {
 
 void module::urc(std::string text) {
   if (!switched_on_) return;  // a module that is off says nothing, later or now
-  if (busy_ || data_ != nullptr || !powered_ || unsynced_) {
+  if (busy_ || data_ != nullptr || !powered_ || unsynced_ || lines_held_) {
     held_urcs_.push_back(std::move(text));
     return;
   }
@@ -278,7 +309,8 @@ void module::urc(std::string text) {
 }
 
 void module::flush_urcs() {
-  while (!busy_ && data_ == nullptr && powered_ && !unsynced_ && !held_urcs_.empty()) {
+  while (!busy_ && data_ == nullptr && powered_ && !unsynced_ && !lines_held_ &&
+         !held_urcs_.empty()) {
     const std::string text = std::move(held_urcs_.front());
     held_urcs_.pop_front();
     send_info(text);
@@ -425,7 +457,13 @@ void module::leave_data_mode() {
 
 void module::run_line(const at::line& l) {
   unsynced_ = false;
-  if (l.lf_only) warn("command line ended by LF alone; a real driver should send CR");
+  // A fact, not a rule: the manual asks for S3, but Quectel's own OpenCPU SDK ends its
+  // commands with LF and a real module accepts them.
+  if (l.lf_only) {
+    warn(
+        "command line ended by LF alone, not S3 (CR): accepted, as a real module does "
+        "(Quectel's OpenCPU SDK ends its commands with LF)");
+  }
   if (l.overflow) {
     send_error(at::cme::unknown);
     return;

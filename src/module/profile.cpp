@@ -11,6 +11,9 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <vector>
+
+#include "quecsim/core/json_text.hpp"
 
 #ifndef QUECSIM_PROFILE_DIR
 #define QUECSIM_PROFILE_DIR "profiles"
@@ -30,16 +33,28 @@ class reader {
   [[noreturn]] void fail(const std::string& pointer, const std::string& what) const {
     throw profile_error(source_ + ": " + (pointer.empty() ? "/" : pointer) + ": " + what);
   }
+  // A value of the wrong kind or out of range: what was expected, and what was found.
+  [[noreturn]] void fail_value(const std::string& pointer, const std::string& what,
+                               const json& value) const {
+    fail(pointer, what + ", got " + json_text::found(value));
+  }
+  // An unknown key: the nearest allowed one, when it is close enough to be a typo.
+  [[noreturn]] void fail_key(const std::string& pointer, const std::string& key,
+                             const std::vector<std::string>& allowed) const {
+    const std::string near = json_text::nearest(key, allowed);
+    fail(pointer,
+         near.empty() ? std::string("unknown key") : "unknown key; did you mean \"" + near + "\"?");
+  }
 
   // An object whose keys are all in `allowed`.
   void object(const json& j, const std::string& pointer, const std::set<std::string>& allowed) {
-    if (!j.is_object()) fail(pointer, "expected an object");
+    if (!j.is_object()) fail_value(pointer, "expected an object", j);
     for (const auto& [key, value] : j.items()) {
       if (allowed.count(key) == 0) {
         std::string at = pointer;
         at += '/';
         at += key;
-        fail(at, "unknown key");
+        fail_key(at, key, std::vector<std::string>(allowed.begin(), allowed.end()));
       }
     }
   }
@@ -63,7 +78,7 @@ class reader {
       return;
     }
     if (!it->is_string() || !std::regex_match(it->get<std::string>(), compiled(pattern))) {
-      fail(at, "expected " + std::string(expected));
+      fail_value(at, "expected " + std::string(expected), *it);
     }
     out = it->get<std::string>();
   }
@@ -73,8 +88,9 @@ class reader {
     const auto it = j.find(key);
     if (it == j.end()) return;
     if (!it->is_number_integer() || it->get<long long>() < min || it->get<long long>() > max) {
-      fail(pointer + "/" + key,
-           "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      fail_value(pointer + "/" + key,
+                 "expected an integer from " + std::to_string(min) + " to " + std::to_string(max),
+                 *it);
     }
     out = it->get<int>();
   }
@@ -90,7 +106,7 @@ class reader {
     const auto it = j.find(key);
     if (it == j.end()) return;
     if (!it->is_number_unsigned() || it->get<std::uint64_t>() > (std::uint64_t{1} << 40)) {
-      fail(pointer + "/" + key, "expected a size in bytes from 0 to 2^40");
+      fail_value(pointer + "/" + key, "expected a size in bytes from 0 to 2^40", *it);
     }
     out = it->get<std::uint64_t>();
   }
@@ -98,7 +114,7 @@ class reader {
   void boolean(const json& j, const std::string& pointer, const char* key, bool& out) {
     const auto it = j.find(key);
     if (it == j.end()) return;
-    if (!it->is_boolean()) fail(pointer + "/" + key, "expected true or false");
+    if (!it->is_boolean()) fail_value(pointer + "/" + key, "expected true or false", *it);
     out = it->get<bool>();
   }
 
@@ -128,7 +144,7 @@ const std::map<std::string, section_reader>& sections() {
   static const std::map<std::string, section_reader> table = {
       {"$schema",
        [](reader& r, const json& j, const std::string& at, profile&) {
-         if (!j.is_string()) r.fail(at, "expected a string");
+         if (!j.is_string()) r.fail_value(at, "expected a string", j);
        }},
       {"model",
        [](reader& r, const json& j, const std::string& at, profile& p) {
@@ -214,7 +230,7 @@ const std::map<std::string, section_reader>& sections() {
        }},
       {"commands",
        [](reader& r, const json& j, const std::string& at, profile& p) {
-         if (!j.is_object()) r.fail(at, "expected an object");
+         if (!j.is_object()) r.fail_value(at, "expected an object", j);
          static const std::regex name("[+&][A-Z]+|[A-Z]|S[0-9]{1,2}");
          for (const auto& [key, value] : j.items()) {
            const std::string here = at + "/" + escape(key);
@@ -233,11 +249,11 @@ const std::map<std::string, section_reader>& sections() {
                const auto it = value.find(form);
                if (it == value.end()) continue;
                const std::string there = here + "/" + form;
-               if (!it->is_array()) r.fail(there, "expected an array of strings");
+               if (!it->is_array()) r.fail_value(there, "expected an array of strings", *it);
                std::vector<std::string> lines;
                for (std::size_t i = 0; i < it->size(); ++i) {
                  if (!(*it)[i].is_string()) {
-                   r.fail(there + "/" + std::to_string(i), "expected a string");
+                   r.fail_value(there + "/" + std::to_string(i), "expected a string", (*it)[i]);
                  }
                  lines.push_back((*it)[i].get<std::string>());
                }
@@ -245,9 +261,10 @@ const std::map<std::string, section_reader>& sections() {
              }
              entry.texts = std::move(texts);
            } else {
-             r.fail(here,
-                    "expected true, false or an object of \"test\", \"read\", \"write\", "
-                    "\"exec\" line arrays");
+             r.fail_value(here,
+                          "expected true, false or an object of \"test\", \"read\", "
+                          "\"write\", \"exec\" line arrays",
+                          value);
            }
            p.commands[key] = std::move(entry);
          }
@@ -263,16 +280,14 @@ bool looks_like_file(std::string_view s) {
 
 }  // namespace
 
-profile profile::parse(std::string_view json_text, const std::string& source) {
+profile profile::parse(std::string_view text, const std::string& source) {
   reader r(source);
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::exception& e) {
-    // parse_error, or out_of_range for a number too large for a double (1e400).
-    throw profile_error(source + ": not JSON: " + e.what());
-  }
-  if (!doc.is_object()) r.fail("", "expected an object");
+  json_text::failure why;
+  auto parsed = json_text::parse(text, why);
+  // A syntax error, or a number too large for a double (1e400): with its line and pointer.
+  if (!parsed) throw profile_error(json_text::describe(source, why));
+  const json doc = std::move(*parsed);
+  if (!doc.is_object()) r.fail_value("", "expected an object", doc);
   for (const char* required : {"model", "identity"}) {
     if (!doc.contains(required)) r.fail(std::string("/") + required, "missing");
   }
@@ -282,7 +297,11 @@ profile profile::parse(std::string_view json_text, const std::string& source) {
   for (const auto& [key, value] : doc.items()) {
     const auto it = table.find(key);
     const std::string at = "/" + escape(key);
-    if (it == table.end()) r.fail(at, "unknown key");
+    if (it == table.end()) {
+      std::vector<std::string> known;
+      for (const auto& [name, read] : table) known.push_back(name);
+      r.fail_key(at, key, known);
+    }
     it->second(r, value, at, p);
   }
   return p;

@@ -74,6 +74,7 @@ fixture::fixture(fixture_options opts) : impl_(std::make_unique<impl>(opts.time_
   so.control = (d.run_dir / "control.sock").string();
   so.power_up_lines = opts.power_up_lines;
   so.power_up_at_start = opts.power_up_at_start;
+  so.realistic_boot = opts.realistic_boot;
   so.boot_delay_ms = opts.boot_delay_ms;
   so.baud = opts.baud;
   so.latency_ms = opts.latency_ms;

@@ -292,24 +292,31 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     }
   }
 
-  // A host opens its port before it powers the module: the module boots at the first open
-  // (closing and reopening does not power-cycle it), unless asked to boot at once. Bytes
-  // from the host prove an open too, whichever of the two events is handled first.
+  // By default the module answers from the start and its power-up lines wait for the host:
+  // they go out the boot delay after its first open (so a library that flushes its input on
+  // open still sees them), or at once when its first bytes come sooner, before their answer.
+  // With realistic_boot a host opens its port before it powers the module: the module boots
+  // at the first open (closing and reopening does not power-cycle it), deaf for the boot
+  // delay. Bytes from the host prove an open too, whichever of the two events comes first.
   host_seen_ = opts_.power_up_at_start;
   port_->start([this](std::string_view bytes) {
-    host_opened();
+    host_opened(true);
     module_->receive(bytes);
   });
-  if (opts_.power_up_at_start) {
+  if (!opts_.realistic_boot) {
+    module_->power_on_answering();
+    if (opts_.power_up_at_start) module_->release_power_up_lines(module_->boot_delay());
+  } else if (opts_.power_up_at_start) {
     module_->power_on();
-  } else {
+  }
+  if (!opts_.power_up_at_start) {
     try {
       first_open_ =
-          std::make_unique<serial::open_watch>(io, pty_->path(), [this] { host_opened(); });
+          std::make_unique<serial::open_watch>(io, pty_->path(), [this] { host_opened(false); });
     } catch (const std::system_error& e) {
       // Without inotify the open cannot be seen: power up at start, as before a host opens.
       std::cerr << "quecsim: " << e.what() << "; powering up at start\n";
-      host_opened();
+      host_opened(false);
     }
   }
   if (opts_.on_host_closed) {
@@ -321,7 +328,17 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
 
 station::~station() = default;
 
-void station::host_opened() {
+void station::host_opened(bool spoke) {
+  if (!opts_.realistic_boot) {
+    // The lines are sent once: release does nothing when they are gone already.
+    if (spoke) {
+      module_->release_power_up_lines();
+    } else if (!host_seen_) {
+      module_->release_power_up_lines(module_->boot_delay());
+    }
+    host_seen_ = true;
+    return;
+  }
   if (host_seen_) return;
   host_seen_ = true;
   module_->power_on();

@@ -1,5 +1,5 @@
 // The file commands of GSM_File_ATC, as drivers use them (see BEHAVIOUR.md "Local storage"
-// and the README's table): forms, limits, data mode, and the 4000-series errors.
+// and the table in docs/storage.md): forms, limits, data mode, and the 4000-series errors.
 
 #include "quecsim/storage/file_commands.hpp"
 

@@ -578,13 +578,25 @@ class TestFaults(unittest.TestCase):
         r = run([os.environ["QUECSIM_FTPD"], "--root", "/tmp", "--faults", path])
         self.assertEqual(r.returncode, 2)
         self.assertEqual(r.stderr.decode(), "quecsim-ftpd: %s: /rules/1/after_bytes: expected "
-                         "an integer of at least 0\n" % path)
+                         "an integer of at least 0, got the string \"ten\"\n" % path)
         self.assertEqual(r.stdout, b"")
         with open(path, "w") as f:
             f.write("{ not json")
         r = run([os.environ["QUECSIM_FTPD"], "--root", "/tmp", "--faults", path])
         self.assertEqual(r.returncode, 2)
-        self.assertTrue(r.stderr.decode().startswith("quecsim-ftpd: %s: not valid JSON" % path))
+        self.assertTrue(r.stderr.decode().startswith("quecsim-ftpd: %s:1:4: not valid JSON" % path),
+                        r.stderr)
+        with open(path, "w") as f:
+            f.write('{"rules": [\n  {"action": "data_drop", "after_bytes": 1e400}]}')
+        r = run([os.environ["QUECSIM_FTPD"], "--root", "/tmp", "--faults", path])
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.decode(), "quecsim-ftpd: %s:2:42: /rules/0/after_bytes: expected "
+                         "a number a double can hold, got 1e400\n" % path)
+        with open(path, "w") as f:
+            json.dump({"rules": [{"action": "data_dorp"}]}, f)
+        r = run([os.environ["QUECSIM_FTPD"], "--root", "/tmp", "--faults", path])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('got the string "data_dorp"; did you mean "data_drop"?', r.stderr.decode())
 
 
 class TestConfinement(unittest.TestCase):

@@ -1017,7 +1017,7 @@ TEST_CASE("fault rules that are wrong name the JSON pointer and what was expecte
   REQUIRE(err(R"({"rules":[{"action":"reply","text":"x"},{"action":"nope"}]})")
               .rfind("f.json: /rules/1/action: expected one of reply, delay,", 0) == 0);
   REQUIRE(err(R"([{"action":"delay","after_ms":-5}])") ==
-          "f.json: /0/after_ms: expected an integer of at least 0");
+          "f.json: /0/after_ms: expected an integer of at least 0, got the integer -5");
   REQUIRE(err(R"({"rules":[{"action":"data_refuse","code":500}]})") ==
           "f.json: /rules/0/code: expected 425 or 421");
   REQUIRE(err(R"({"rules":[{"action":"close_control"}]})") ==
@@ -1028,11 +1028,12 @@ TEST_CASE("fault rules that are wrong name the JSON pointer and what was expecte
               .rfind("f.json: /rules/0/text: unknown key for action \"delay\"", 0) == 0);
   REQUIRE(err(R"({"rule":[]})") == "f.json: /rule: unknown key (expected \"rules\")");
   REQUIRE(err(R"({"rules":[{"action":"reply","text":"x","count":0}]})") ==
-          "f.json: /rules/0/count: expected an integer of at least 1");
+          "f.json: /rules/0/count: expected an integer of at least 1, got the integer 0");
   REQUIRE(err(R"({"rules":[{"action":"reply","text":"x","command":"RE TR"}]})") ==
           "f.json: /rules/0/command: expected a command verb of letters such as \"RETR\" or \"*\"");
   REQUIRE(err(R"({"rules":[{"action":"reply","text":[]}]})") ==
           "f.json: /rules/0/text: expected at least one reply line");
-  REQUIRE(err(R"({"rules":{}})") == "f.json: /rules: expected an array of rules");
+  REQUIRE(err(R"({"rules":{}})") ==
+          "f.json: /rules: expected an array of rules, got an empty object");
   REQUIRE(err(R"({"rules":[]})") == "accepted");
 }

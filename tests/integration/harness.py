@@ -12,8 +12,8 @@ Standard library only, for Debian's /usr/bin/python3. ctest sets QUECSIM_BIN to 
 
 What it offers:
   - `Quecsim(*args, ...)` starts `quecsim --ready-json --boot-delay 0 <args>`, reads the ready
-    line and opens the pty in raw mode without flushing it. That open switches the module on
-    (it powers up at the host's first open), so the power-up lines follow at once.
+    line and opens the pty in raw mode without flushing it. The module answers from the start;
+    its power-up lines follow the boot delay after that first open: at once.
   - `send(bytes)`, `expect(bytes, timeout)` (exact bytes, nothing before them, fails at the first
     wrong byte with both sides shown), `read_for(seconds)` (everything arriving in a window: use
     it only where silence must be proven), `expect_silence(seconds)`.
@@ -113,8 +113,8 @@ class Quecsim:
     link:       True for a --link symlink in a private temporary folder, or a path.
     env:        extra environment variables for the process.
     baud:       the --baud value (default 0: no pacing, so tests run fast); None passes none.
-    boot_delay: the --boot-delay value in ms (default 0, so tests run fast: the module powers
-                up the moment the harness opens the pty); None keeps the profile's delay.
+    boot_delay: the --boot-delay value in ms (default 0, so tests run fast: the power-up lines
+                come the moment the harness opens the pty); None keeps the profile's delay.
     open_port:  open the pty at once (default); False to open it later with `open()`.
     """
 

@@ -3,7 +3,7 @@
 the scenarios that should break it. Both run with --jobs 2, the JUnit report validated.
 
 Why each scenario breaks the naive host (what it lacks), and what the robust one does instead:
-README "Campaigns", "The reference hosts"."""
+docs/campaigns.md, "The reference hosts"."""
 
 import os
 

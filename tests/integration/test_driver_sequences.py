@@ -1,5 +1,5 @@
 """The start-up and FTP sequences of widely used drivers, replayed over the pty from their
-documented command lists (see the README's "Drivers" notes), asserting the exact bytes.
+documented command lists (see the "Drivers" notes in docs/at-engine.md), asserting the exact bytes.
 
 - TinyGSM's Quectel M95 client: init (AT, AT&FZE0, AT+CMEE=2, AT+CPIN?), identification
   (ATI, AT+GSN), network (AT+CREG?, AT+COPS?, AT+CSQ), AT+QIDNSIP, gprsConnect (AT+QIDEACT,

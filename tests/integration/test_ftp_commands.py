@@ -1,5 +1,5 @@
 """Every AT+QFTP* command's every form, its parameter limits, malformed variants, and what it
-does in each state of the service (the README's state table, cell by cell)."""
+does in each state of the service (the state table of docs/ftp-service.md, cell by cell)."""
 
 import unittest
 
@@ -152,7 +152,7 @@ class CommandForms(FtpTestCase):
 
 
 class StateTable(FtpTestCase):
-    """One test per row of the README's state table."""
+    """One test per row of the state table (docs/ftp-service.md)."""
 
     SESSION_COMMANDS = [
         (b'AT+QFTPPATH="/"', b"PATH"),

@@ -44,9 +44,10 @@ class PowerUpLines(QuecsimTestCase):
 
 
 class PowerOnAtFirstOpen(QuecsimTestCase):
-    def test_the_module_boots_when_the_host_first_opens_the_pty(self):
+    def test_with_realistic_boot_the_module_boots_when_the_host_first_opens_the_pty(self):
         # 3 s of boot delay (the M95 profile) at scale 0.1: 300 ms.
-        sim = self.start("--time-scale", "0.1", boot_delay=None, open_port=False)
+        sim = self.start("--realistic-boot", "--time-scale", "0.1", boot_delay=None,
+                         open_port=False)
         # Nothing is sent while no host has the port open: the module is not even on.
         sim.open()
         began = time.monotonic()
@@ -68,6 +69,13 @@ class PowerOnAtFirstOpen(QuecsimTestCase):
         began = time.monotonic()
         sim.expect(POWER_UP_LINES)
         self.assertGreaterEqual(time.monotonic() - began, 0.08)
+
+    def test_with_realistic_boot_power_up_at_start_boots_without_a_host(self):
+        sim = self.start("--realistic-boot", "--power-up-at-start", open_port=False)
+        # The lines go out before any host is attached, and stay in the pty for it.
+        time.sleep(0.2)  # the point is that no host is there while they go out
+        sim.open()
+        sim.expect(POWER_UP_LINES)
 
     def test_power_up_at_start_boots_without_a_host(self):
         sim = self.start("--power-up-at-start", open_port=False)

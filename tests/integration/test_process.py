@@ -1,11 +1,16 @@
 """The quecsim process: the pty and its --link, reopening, signals, command-line errors."""
 
+import json
 import os
+import shutil
 import signal
+import subprocess
 import tempfile
 import unittest
 
-from harness import POWER_UP_LINES, QuecsimTestCase, run_quecsim
+from harness import POWER_UP_LINES, TIMEOUT, QuecsimTestCase, quecsim_binary, run_quecsim
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 
 class ReadyLine(QuecsimTestCase):
@@ -150,8 +155,69 @@ class CommandLineErrors(unittest.TestCase):
         result = run_quecsim("--help")
         self.assertEqual(result.returncode, 0)
         for flag in ("--link", "--ready-json", "--transcript", "--baud", "--model",
-                     "--no-power-up-lines", "--time-scale", "--imei"):
+                     "--no-power-up-lines", "--time-scale", "--imei", "--realistic-boot"):
             self.assertIn(flag, result.stdout)
+
+    def test_help_lists_every_subcommand_on_a_line_of_its_own(self):
+        result = run_quecsim("--help")
+        self.assertEqual(result.returncode, 0)
+        for name in ("ctl", "campaign", "report", "replay"):
+            # One line: the name, then what it does, and no continuation line after it.
+            self.assertRegex(result.stdout, r"\n  quecsim %s +\S[^\n]*\n(?!   )" % name)
+
+    def test_every_subcommand_has_its_own_help(self):
+        for name in ("ctl", "campaign", "report", "replay"):
+            with self.subTest(subcommand=name):
+                result = run_quecsim(name, "--help")
+                self.assertEqual(result.returncode, 0, result)
+                self.assertIn("quecsim " + name, result.stdout)
+                self.assertIn("Usage", result.stdout)
+                self.assertEqual(result.stderr, "")
+
+
+class DefaultFolders(unittest.TestCase):
+    """A plain run writes ./quecsim-ftp and ./quecsim-state: it names them on stderr, and the
+    repository's .gitignore ignores them (and a campaign's ./quecsim-campaign)."""
+
+    def test_a_plain_run_names_the_folders_it_writes_in_the_current_folder(self):
+        folder = tempfile.mkdtemp(prefix="quecsim-cwd-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        proc = subprocess.Popen([quecsim_binary(), "--ready-json"], cwd=folder,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL)
+        try:
+            json.loads(proc.stdout.readline())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn(b"./quecsim-ftp", err)
+        self.assertIn(b"./quecsim-state", err)
+        self.assertEqual(sorted(os.listdir(folder)), ["quecsim-ftp", "quecsim-state"])
+
+    def test_a_run_given_both_folders_names_none(self):
+        folder = tempfile.mkdtemp(prefix="quecsim-cwd-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        proc = subprocess.Popen([quecsim_binary(), "--ready-json", "--ftp-root", "f",
+                                 "--state-dir", "s"], cwd=folder, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            json.loads(proc.stdout.readline())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(err, b"")
+
+    @unittest.skipUnless(shutil.which("git") and os.path.isdir(os.path.join(SOURCE, ".git"))
+                         or os.path.isfile(os.path.join(SOURCE, ".git")),
+                         "not a git checkout")
+    def test_git_ignores_the_folders_a_run_writes_in_the_checkout(self):
+        for path in ("quecsim-ftp/a.bin", "quecsim-state/ufs/a.txt", "quecsim-campaign/001-x/log",
+                     "tests/integration/quecsim-ftp/a.bin"):
+            with self.subTest(path=path):
+                done = subprocess.run(["git", "-C", SOURCE, "check-ignore", "-q", path],
+                                      check=False)
+                self.assertEqual(done.returncode, 0, "%s is not ignored" % path)
 
 
 if __name__ == "__main__":

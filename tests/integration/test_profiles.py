@@ -55,7 +55,7 @@ class Profiles(QuecsimTestCase):
         self.assertEqual(result.returncode, 1, result)
         self.assertEqual(result.stdout, "")
         self.assertEqual(result.stderr, "quecsim: --model %s: %s: /identity/imei: expected 15 "
-                                        "digits\n" % (path, path))
+                                        "digits, got the string \"123\"\n" % (path, path))
 
     def test_unknown_keys_and_bad_json_are_refused(self):
         profile = shipped("M10")
@@ -67,7 +67,32 @@ class Profiles(QuecsimTestCase):
         path = self.write("{not json")
         result = run_quecsim("--ready-json", "--model", path)
         self.assertEqual(result.returncode, 1, result)
-        self.assertIn(path + ": not JSON", result.stderr)
+        self.assertIn(path + ":1:3: not valid JSON: ", result.stderr)
+
+    def test_errors_say_what_was_found_and_the_nearest_name(self):
+        profile = shipped("M95")
+        profile["power"]["boot_delay_ms"] = "5"
+        path = self.write(profile)
+        result = run_quecsim("--ready-json", "--model", path)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn(path + ': /power/boot_delay_ms: expected an integer from 0 to 60000, got '
+                      'the string "5"', result.stderr)
+        profile = shipped("M95")
+        profile["netwrk"] = profile.pop("network")
+        path = self.write(profile)
+        result = run_quecsim("--ready-json", "--model", path)
+        self.assertIn(path + ': /netwrk: unknown key; did you mean "network"?', result.stderr)
+
+    def test_a_number_too_large_for_a_double_is_named_with_its_line_and_pointer(self):
+        text = json.dumps(shipped("M95"), indent=2).replace('"boot_delay_ms": 3000',
+                                                            '"boot_delay_ms": 1e400')
+        line = next(i for i, l in enumerate(text.splitlines(), 1) if "1e400" in l)
+        column = text.splitlines()[line - 1].index("1e400") + 1
+        path = self.write(text)
+        result = run_quecsim("--ready-json", "--model", path)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("%s:%d:%d: /power/boot_delay_ms: expected a number a double can hold, got "
+                      "1e400\n" % (path, line, column), result.stderr)
 
     def test_a_command_marked_supported_that_nothing_implements_is_refused(self):
         profile = shipped("M95")

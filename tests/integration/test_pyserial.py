@@ -28,9 +28,9 @@ def at(port, command):
 
 
 class PyserialClient(QuecsimTestCase):
-    def test_pyserial_sees_rdy_because_the_module_boots_after_the_port_opens(self):
-        # pyserial flushes pending input when it opens a port. The module powers up at that
-        # first open and says nothing for its boot delay (3 s at scale 0.05: 150 ms), so the
+    def test_pyserial_sees_rdy_because_the_lines_wait_for_the_boot_delay_after_open(self):
+        # pyserial flushes pending input when it opens a port. The module holds its power-up
+        # lines until its boot delay (3 s at scale 0.05: 150 ms) after that first open, so the
         # flush finds nothing to discard and every power-up line arrives.
         sim = self.start("--time-scale", "0.05", link=True, baud=115200, open_port=False,
                          boot_delay=None)

@@ -86,8 +86,8 @@ class Report(FtpTestCase):
         text = text_of(chromium(page, "--dump-dom", fragment="#line=%d" % line))
         self.assertIn("line %d," % line, text)
         self.assertIn("rx from uart, 7 bytes", text)
-        self.assertIn("00000000  41 54 2b 43 53 51 0d", text)
-        self.assertIn("AT+CSQ.", text)
+        self.assertIn("00000000  41 54 2b 43 53 51 0d     AT+CSQ.", text)
+        self.assertRegex(text, r"text\s+AT\+CSQ\\r\s+bytes")  # the decoded text beside the hex
         self.assertRegex(text_of(chromium(page, "--dump-dom", fragment="#line=%d" % (line + 1))),
                          r"tx from uart")
 
@@ -102,8 +102,9 @@ class Report(FtpTestCase):
         self.assertIn("data mode: 11 bytes to host, 600 bytes from host (lines %d" % spans[1],
                       text)
         self.assertIn("data mode, 1598 bytes to host in 2 chunks, 0 bytes from host", text)
-        self.assertIn("to host, first 256 bytes:\n00000000  0d 0a 43 4f 4e 4e 45 43  54 0d 0a",
-                      text)
+        self.assertIn("to host, first 256 bytes:\n00000000  0d 0a 43 4f 4e 4e 45 43  ..CONNEC\n"
+                      "00000008  54 0d 0a", text)
+        self.assertIn("to host:\n\\r\\n\nCONNECT\\r\\n\n", text)  # decoded, beside the hex
         line = spans[0]
         shot = os.path.join(OUTPUT, "report.png")
         if os.path.exists(shot):

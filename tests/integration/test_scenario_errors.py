@@ -73,7 +73,21 @@ CASES = [
     ("bad hash", json.dumps(scenario(expect={"files": [{"path": "a", "sha256": "abc"}]})),
      ": /expect/files/0/sha256: expected 64 hexadecimal digits"),
     ("probability out of range", json.dumps(event(probability=2)),
-     ": /events/0/probability: expected a number greater than 0 and at most 1"),
+     ": /events/0/probability: expected a number greater than 0 and at most 1, got the "
+     "integer 2"),
+    ("a string where an integer is expected", json.dumps(event(after_ms="5")),
+     ': /events/0/after_ms: expected an integer of at least 0, got the string "5"\n'),
+    ("a misspelt action", json.dumps(event(do=[{"action": "pdp_deactivate"}])),
+     ': /events/0/do/0/action: expected one of brownout, '),
+    ("a misspelt trigger", json.dumps(event(when={"comand": "AT+CSQ"})),
+     ': /events/0/when/comand: unknown trigger "comand"; did you mean "command"? (expected '
+     "exactly one trigger of "),
+    ("a misspelt key", json.dumps(event(after_sm=5)),
+     ': /events/0/after_sm: unknown key in an event; did you mean "after_ms"?'),
+    ("a number too large for a double",
+     '{"name": "bad", "description": "one line",\n "events": [{"when": {"time_ms": 1e400}, '
+     '"do": [{"action": "restart"}]}]}',
+     ":2:34: /events/0/when/time_ms: expected a number a double can hold, got 1e400\n"),
 ]
 
 
@@ -100,6 +114,15 @@ class MalformedScenarios(unittest.TestCase):
                 messages.add(done.stderr)
         self.assertEqual(len(messages), len(CASES))  # each refused with its own message
         print("\nmalformed scenario files refused: %d kinds" % len(CASES), flush=True)
+
+    def test_a_misspelt_action_is_named_with_the_nearest_one(self):
+        path = os.path.join(self.dir, "typo.json")
+        with open(path, "w") as f:
+            json.dump(event(do=[{"action": "pdp_deactivate"}]), f)
+        done = run_quecsim("--scenario", path)
+        self.assertEqual(done.returncode, 2)
+        self.assertTrue(done.stderr.endswith(
+            ', got the string "pdp_deactivate"; did you mean "pdp_deact"?\n'), done.stderr)
 
     def test_a_missing_file_names_the_flag(self):
         path = os.path.join(self.dir, "nope.json")

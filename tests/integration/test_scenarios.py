@@ -107,6 +107,41 @@ class EveryScenarioHasItsTest(ScenarioTestCase):
             self.assertIn("`%s`" % name, readme)
 
 
+class UartBytesSinceConnect(FtpTestCase):
+    """A trigger counting UART bytes since CONNECT counts them as the host receives them, so it
+    fires even when a host-side fault (split) is still delivering them after data mode ended."""
+
+    def test_the_trigger_fires_on_bytes_a_split_delivers_after_data_mode(self):
+        data = bytes(range(256)) * 6 + b"x" * 64  # 1600 bytes
+        self.serve("f.bin", data)
+        doc = {"name": "tail", "description": "a split download, then a mark at byte 1500",
+               "events": [
+                   {"when": {"command": "AT+QFTPGET"},
+                    "do": [{"action": "host_split", "size": 40, "gap_ms": 30, "bytes": 2000}]},
+                   {"when": {"bytes": 1500, "direction": "down", "from": "connect"},
+                    "do": [{"action": "urc", "text": "MARK"}]}]}
+        folder = tempfile.mkdtemp(prefix="quecsim-tail-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "tail.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        # Time scale 1: the split's 41 pieces, 30 ms apart, outlast the download's data mode.
+        sim = self.start_ftp("--scenario", path, scale="1", transcript=True)
+        self.open_service(sim)
+        sim.send(b'AT+QFTPGET="f.bin"\r')
+        sim.expect(OK + CONNECT + data + crlf(b"+QFTPGET:1600"), timeout=3 * TIMEOUT)
+        sim.expect(crlf(b"MARK"), timeout=2 * TIMEOUT)
+        sim.close()
+        records = sim.transcript_records()
+        states = [(i, r["data"]) for i, r in enumerate(records)
+                  if r["event"] == "state" and r["source"] == "uart"]
+        entered = next(i for i, d in states if d == "data")
+        left = next(i for i, d in states if d == "command" and i > entered)
+        fired = next(i for i, r in enumerate(records)
+                     if r["event"] == "fault" and '"action":"urc"' in r["data"])
+        self.assertGreater(fired, left, "the test must have the bytes arrive after data mode")
+
+
 class ServerScenarios(ScenarioTestCase):
 
     def test_manual_4_6_idle_timeout(self):

@@ -3,6 +3,7 @@
 RAM emptied by a restart, and the confinement attacks (nothing outside the state folder is
 ever read, written or deleted)."""
 
+import json
 import os
 import tempfile
 import shutil
@@ -11,6 +12,9 @@ import unittest
 from ftp_support import ERROR, OK, crlf, payload
 from harness import run_quecsim
 from storage_support import StorageTestCase, xor_checksum
+
+
+PROFILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles")
 
 
 def cme(n):
@@ -50,8 +54,34 @@ class FileCommands(StorageTestCase):
         sim.command(b'AT+QFLDS="NAND"', cme(4000))
         sim.close()
 
-    def test_a_model_without_ram_or_sd_refuses_them(self):
+    def test_the_m95_has_ram_and_no_sd(self):
         sim = self.start_files(model="M95")
+        sim.command(b"AT+QFLDS=?", crlf(b'+QFLDS: ("UFS","RAM")') + OK)
+        sim.command(b'AT+QFLDS="RAM"', crlf(b"+QFLDS: 512000,512000") + OK)
+        sim.command(b'AT+QFLDS="SD"', cme(4008))
+        self.upload(sim, b"RAM:r.bin", b"ram", size=100)
+        sim.command(b'AT+QFLST="RAM:*"', crlf(b'+QFLST: "RAM:r.bin",3,100') + OK)
+        self.open_service(sim)
+        self.result(sim, b'AT+QFTPCFG=4,"/RAM/"', b"+QFTPCFG:0")
+        self.result(sim, b'AT+QFTPCFG=4,"/SD/"', b"+QFTPCFG:-10")
+        sim.close()
+
+    def test_a_profile_can_turn_the_m95_ram_off(self):
+        with open(os.path.join(PROFILES, "M95.json")) as f:
+            profile = json.load(f)
+        profile["storage"]["ram"] = False
+        folder = tempfile.mkdtemp(prefix="quecsim-profile-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "m95-no-ram.json")
+        with open(path, "w") as f:
+            json.dump(profile, f)
+        sim = self.start_files(model=path)
+        sim.command(b"AT+QFLDS=?", crlf(b'+QFLDS: ("UFS")') + OK)
+        sim.command(b'AT+QFLDS="RAM"', cme(4008))
+        sim.close()
+
+    def test_a_model_without_ram_or_sd_refuses_them(self):
+        sim = self.start_files(model="M10")
         sim.command(b"AT+QFLDS=?", crlf(b'+QFLDS: ("UFS")') + OK)
         sim.command(b'AT+QFLDS="RAM"', cme(4008))
         sim.command(b'AT+QFOPEN="RAM:a.txt"', cme(4008))

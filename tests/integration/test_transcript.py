@@ -59,6 +59,16 @@ class Transcript(QuecsimTestCase):
         self.assertEqual(sim.transcript_bytes("rx"), every + b"AT\r")
         self.assertEqual(sim.transcript_bytes("tx"), every + b"AT\r\r\nOK\r\n")
 
+    def test_a_line_ended_by_lf_alone_is_answered_and_the_warning_states_the_fact(self):
+        sim = self.start("--no-power-up-lines", transcript=True)
+        sim.send(b"AT\n")
+        sim.expect(b"AT\n\r\nOK\r\n")
+        sim.close()
+        warnings = [r["data"] for r in sim.transcript_records() if r["event"] == "warning"]
+        self.assertEqual(warnings, ["command line ended by LF alone, not S3 (CR): accepted, as a "
+                                    "real module does (Quectel's OpenCPU SDK ends its commands "
+                                    "with LF)"])
+
     def test_the_module_becoming_ready_is_a_state_record(self):
         sim, _, _ = self.run_session()
         states = [(r["source"], r["data"]) for r in sim.transcript_records()

@@ -23,7 +23,7 @@ enum class cme : int {
   no_network_service = 30,
   incorrect_parameters = 50,
   unknown = 100,
-  // Quectel's file commands (the 4000 series of GSM_File_ATC; the README lists when each is
+  // Quectel's file commands (the 4000 series of GSM_File_ATC; docs/storage.md lists when each is
   // given). quecsim::storage::errc carries the same numbers.
   file_invalid_input = 4000,
   file_invalid_name = 4001,

@@ -129,6 +129,9 @@ class injector {
   std::uint64_t data_down_ = 0, data_up_ = 0;  // bytes of the current data connection
   std::uint64_t uart_down_ = 0, uart_up_ = 0;  // UART bytes since CONNECT
   std::uint64_t connect_skip_ = 0;             // CONNECT's own bytes still to pass on the UART
+  // Data-mode bytes still on their way to the host when data mode ended (a host-side split or
+  // delay holds them): they count as UART bytes since CONNECT when they arrive.
+  std::uint64_t data_tail_ = 0;
   std::uint64_t fired_ = 0;
   std::unique_ptr<host_link> link_;
   std::vector<std::string> seen_lines_;  // lines the host saw that an expectation waits for

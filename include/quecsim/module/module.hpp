@@ -104,6 +104,16 @@ class module {
   /// Powers the module on as a host meets it: silent for the profile's boot delay (scaled),
   /// then `power_up`. Does nothing when it is on already.
   void power_on();
+  /// Switches the module on answering at once, its power-up lines (and any unsolicited line
+  /// meanwhile) held until `release_power_up_lines`: the host-friendly start, where a host that
+  /// speaks first is answered and still sees the lines before its first answer.
+  void power_on_answering();
+  /// Sends the power-up lines held by `power_on_answering` (then the lines held behind them),
+  /// now or after `delay` (simulated); nothing when none are held. A later call with no delay
+  /// sends them at once, whatever delay an earlier call set.
+  void release_power_up_lines(std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  /// The profile's boot delay (or --boot-delay): power-on to the power-up lines.
+  std::chrono::milliseconds boot_delay() const { return opts_.model.boot_delay; }
   /// Powers the module off (AT+QPOWD, a scenario): it hears and says nothing until
   /// `power_on` or `restart`.
   void power_down();
@@ -206,6 +216,7 @@ class module {
   bool powered_ = false;          // false while restarting: host bytes are dropped
   bool switched_on_ = false;      // power_on/power_up ran and no power_down since
   bool unsynced_ = false;         // autobaud: nothing is sent before the host's first AT
+  bool lines_held_ = false;       // power_on_answering: the power-up lines wait for release
   std::uint64_t generation_ = 0;  // bumped by restart: stale completions are ignored
 
   // The command line being executed.

@@ -71,8 +71,13 @@ struct station_options {
   /// Folders searched for a model name's profile before the standard ones (the installed
   /// package's share/quecsim/profiles, for a program that is not quecsim itself).
   std::vector<std::filesystem::path> profile_dirs;
-  bool power_up_lines = true;             ///< false: --no-power-up-lines
-  bool power_up_at_start = false;         ///< --power-up-at-start instead of at the first open
+  bool power_up_lines = true;      ///< false: --no-power-up-lines
+  bool power_up_at_start = false;  ///< --power-up-at-start instead of at the first open
+  /// --realistic-boot: switched on at the host's first open, deaf and silent for the boot
+  /// delay, as a real module the firmware powers. False (the default): answering from the
+  /// start, the power-up lines sent the boot delay after the first open or before the
+  /// answer to the host's first bytes, whichever comes first.
+  bool realistic_boot = false;
   std::optional<unsigned> boot_delay_ms;  ///< --boot-delay; unset: the profile's
   std::string imei;                       ///< --imei; empty: the profile's
   bool autobaud = false;                  ///< --autobaud: AT+IPR=0 at power-up
@@ -101,9 +106,9 @@ struct station_options {
 
 /// One simulated module with everything around it: the pty (and its link), the module and
 /// its commands, the network, the storage, the FTP service, the control socket, the UART, the
-/// fault injector, and optionally the embedded FTP server; powered on at the host's first
-/// open. Lives on a caller's io_context and clock, which outlive it; several stations may
-/// share one io_context and one embedded server.
+/// fault injector, and optionally the embedded FTP server; answering from the start (or, with
+/// `realistic_boot`, powered on at the host's first open). Lives on a caller's io_context and
+/// clock, which outlive it; several stations may share one io_context and one embedded server.
 class station {
  public:
   /// Builds and starts the station (listening sockets are open when it returns). `server`:
@@ -164,7 +169,8 @@ class station {
   nlohmann::json ready_json() const;
 
  private:
-  void host_opened();
+  // The host opened the pty (inotify) or, `spoke`, sent its first bytes.
+  void host_opened(bool spoke);
   // --state-dir made absolute, or quecsim-state beside the FTP root.
   std::filesystem::path resolve_state_dir() const;
 

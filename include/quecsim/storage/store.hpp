@@ -15,7 +15,7 @@ namespace quecsim::storage {
 
 /// The `+CME ERROR` codes of the file commands (the 4000 series of GSM_File_ATC; at::cme has
 /// the same numbers and their texts). Only 4010 is seen in driver logs (AT+QFDWL of a missing
-/// file); the others are the simulator's choice, listed in the README.
+/// file); the others are the simulator's choice, listed in docs/storage.md.
 enum class errc : int {
   ok = 0,
   invalid_input = 4000,  ///< a parameter out of range, a malformed pattern

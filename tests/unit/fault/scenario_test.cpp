@@ -84,7 +84,7 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
     return doc;
   };
   CHECK(refusal(json::array()) ==
-        "x.json: /: expected a scenario object with \"name\" and \"events\"");
+        "x.json: /: expected a scenario object with \"name\" and \"events\", got an empty array");
   CHECK(refusal(json::parse(R"({"description": "d"})")) == "x.json: /: expected \"name\"");
   CHECK(refusal(json::parse(R"({"name": "n", "description": "d", "bogus": 1})")) ==
         "x.json: /bogus: unknown key in a scenario (expected $schema, name, description, seed, "
@@ -93,7 +93,8 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
             .rfind("x.json: /events/0/do/0/action: expected one of ", 0) == 0);
   CHECK(refusal(with_event(
             R"({"when": {"time_ms": 1}, "count": -1, "do": [{"action": "restart"}]})")) ==
-        "x.json: /events/0/count: expected an integer of at least 1 or \"unlimited\"");
+        "x.json: /events/0/count: expected an integer of at least 1 or \"unlimited\", got the "
+        "integer -1");
   CHECK(refusal(with_event(
                     R"({"when": {"time_ms": 1, "command": "AT"}, "do": [{"action": "restart"}]})"))
             .rfind("x.json: /events/0/when: expected exactly one trigger of", 0) == 0);
@@ -103,8 +104,9 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
   CHECK(refusal(with_event(R"({"when": {"ftp_command": "FOO"}, "do": [{"action": "restart"}]})"))
             .rfind("x.json: /events/0/when/ftp_command: expected an FTP verb the module sends",
                    0) == 0);
-  CHECK(refusal(with_event(R"({"when": {"ftp_reply": 99}, "do": [{"action": "restart"}]})")) ==
-        "x.json: /events/0/when/ftp_reply: expected an integer from 100 to 599");
+  CHECK(
+      refusal(with_event(R"({"when": {"ftp_reply": 99}, "do": [{"action": "restart"}]})")) ==
+      "x.json: /events/0/when/ftp_reply: expected an integer from 100 to 599, got the integer 99");
   CHECK(refusal(with_event(R"({"when": {"bytes": 10}, "do": [{"action": "restart"}]})")) ==
         "x.json: /events/0/when: expected \"direction\": \"up\" or \"down\"");
   CHECK(
@@ -115,7 +117,7 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
   CHECK(refusal(with_event(R"({"when": {"command_regex": "(("}, "do": [{"action": "restart"}]})"))
             .rfind("x.json: /events/0/when/command_regex: expected a regular expression", 0) == 0);
   CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": []})")) ==
-        "x.json: /events/0/do: expected a non-empty array of actions");
+        "x.json: /events/0/do: expected a non-empty array of actions, got an empty array");
   CHECK(refusal(with_event(R"({"when": {"time_ms": 1}, "do": [{"action": "host_drop"}]})")) ==
         "x.json: /events/0/do/0: expected \"bytes\": an integer of at least 1");
   CHECK(refusal(with_event(
@@ -123,14 +125,16 @@ TEST_CASE("Malformed scenarios are refused naming the file, the pointer and what
         "x.json: /events/0/do/0: expected \"latency_ms\" for a latency toxic");
   CHECK(refusal(with_event(
             R"({"when": {"time_ms": 1}, "do": [{"action": "close_data", "mode": "gently"}]})")) ==
-        "x.json: /events/0/do/0/mode: expected one of close, reset");
+        "x.json: /events/0/do/0/mode: expected one of close, reset, got the string \"gently\"");
   CHECK(refusal(with_event(
             R"({"when": {"time_ms": 1}, "probability": 0, "do": [{"action": "restart"}]})")) ==
-        "x.json: /events/0/probability: expected a number greater than 0 and at most 1");
+        "x.json: /events/0/probability: expected a number greater than 0 and at most 1, got the "
+        "integer 0");
   auto bad_rule = minimal();
   bad_rule["server"] = json::parse(R"({"faults": [{"action": "data_drop", "after_bytes": -1}]})");
   CHECK(refusal(bad_rule) ==
-        "x.json: /server/faults/0/after_bytes: expected an integer of at least 0");
+        "x.json: /server/faults/0/after_bytes: expected an integer of at least 0, got the integer "
+        "-1");
   auto escape = minimal();
   escape["server"] = json::parse(R"({"files": [{"path": "../etc/passwd", "text": "x"}]})");
   CHECK(
@@ -167,9 +171,10 @@ TEST_CASE("A scenario targets every module, one, or a set", "[fault]") {
   CHECK(refusal(with_modules("[]")) ==
         "x.json: /modules: expected \"all\", a module number (0 for the first) or a non-empty "
         "array of them");
-  CHECK(refusal(with_modules("-1")) == "x.json: /modules: expected an integer from 0 to 65535");
+  CHECK(refusal(with_modules("-1")) ==
+        "x.json: /modules: expected an integer from 0 to 65535, got the integer -1");
   CHECK(refusal(with_modules(R"([1, "2"])")) ==
-        "x.json: /modules/1: expected an integer from 0 to 65535");
+        "x.json: /modules/1: expected an integer from 0 to 65535, got the string \"2\"");
   CHECK(refusal(with_modules("[1, 4, 1]")) == "x.json: /modules/2: module 1 is named twice");
 }
 
@@ -203,7 +208,8 @@ TEST_CASE("An action sent live is validated like one in a file", "[fault]") {
   CHECK(a.params["refuse_ms"] == 2000);
   CHECK_THROWS_WITH(
       parse_action(json::parse(R"({"action": "pdp_deact", "refuse": 1})"), "control", "/action"),
-      "control: /action/refuse: unknown key in action \"pdp_deact\" (expected "
+      "control: /action/refuse: unknown key in action \"pdp_deact\"; did you mean "
+      "\"refuse_ms\"? (expected "
       "action, refuse_ms)");
 }
 

@@ -43,36 +43,42 @@ TEST_CASE("the shipped profiles load and differ where the models differ") {
   CHECK(m10.ftp_cfg_types == 4);
   CHECK(m33.storage.has_ram);
   CHECK(m33.storage.has_sd);
+  CHECK(m95.storage.has_ram);  // later M95 firmware downloads into RAM (BEHAVIOUR.md)
   CHECK_FALSE(m95.storage.has_sd);
+  CHECK_FALSE(m10.storage.has_ram);
   CHECK_FALSE(m95.commands.at("+CCID").supported);
   CHECK(m95.commands.at("+CIMI").supported);
   CHECK(qm::profile::names() == std::vector<std::string>{"M10", "M33", "M95"});
 }
 
 TEST_CASE("a broken profile is refused naming the file, the JSON pointer and what was expected") {
-  CHECK(refusal("{").rfind("p.json: not JSON", 0) == 0);
-  CHECK(refusal("[]") == "p.json: /: expected an object");
+  CHECK(refusal("{").rfind("p.json:1:2: not valid JSON: ", 0) == 0);
+  CHECK(refusal("[]") == "p.json: /: expected an object, got an empty array");
   CHECK(refusal(R"({"identity":{}})") == "p.json: /model: missing");
   CHECK(refusal(R"({"model":"X","identity":{"manufacturer":"a","model":"b","revision":"c"}})") ==
         "p.json: /identity/imei: missing (expected 15 digits)");
   std::string bad_imei = minimal;
   bad_imei.replace(bad_imei.find("123456789012345"), 15, "12345");
-  CHECK(refusal(bad_imei) == "p.json: /identity/imei: expected 15 digits");
+  CHECK(refusal(bad_imei) ==
+        "p.json: /identity/imei: expected 15 digits, got the string \"12345\"");
   std::string extra = minimal;
   extra.insert(extra.size() - 1, R"(,"colour":"blue")");
   CHECK(refusal(extra) == "p.json: /colour: unknown key");
   std::string deep = minimal;
   deep.insert(deep.size() - 1, R"(,"power":{"boot_delay_ms":-1})");
-  CHECK(refusal(deep) == "p.json: /power/boot_delay_ms: expected an integer from 0 to 60000");
+  CHECK(refusal(deep) ==
+        "p.json: /power/boot_delay_ms: expected an integer from 0 to 60000, got the integer -1");
   std::string unknown_in_section = minimal;
   unknown_in_section.insert(unknown_in_section.size() - 1, R"(,"sim":{"state":"ready","x":1})");
   CHECK(refusal(unknown_in_section) == "p.json: /sim/x: unknown key");
   std::string sim = minimal;
   sim.insert(sim.size() - 1, R"(,"sim":{"state":"locked"})");
-  CHECK(refusal(sim) == R"(p.json: /sim/state: expected one of "ready", "pin", "puk", "removed")");
+  CHECK(
+      refusal(sim) ==
+      R"(p.json: /sim/state: expected one of "ready", "pin", "puk", "removed", got the string "locked")");
   std::string cmd = minimal;
   cmd.insert(cmd.size() - 1, R"(,"commands":{"+QGMR":{"exec":["X1R01_1.0"],"test":[1]}})");
-  CHECK(refusal(cmd) == "p.json: /commands/+QGMR/test/0: expected a string");
+  CHECK(refusal(cmd) == "p.json: /commands/+QGMR/test/0: expected a string, got the integer 1");
   std::string name = minimal;
   name.insert(name.size() - 1, R"(,"commands":{"qgmr":true})");
   CHECK(refusal(name).rfind("p.json: /commands/qgmr: expected a command name", 0) == 0);

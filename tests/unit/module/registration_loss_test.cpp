@@ -98,8 +98,8 @@ TEST_CASE("registration lost during an open FTP session, then regained", "[modul
 
 TEST_CASE("every registered command of a shipped profile is in its command table",
           "[module][profile]") {
-  // The README's table and the profiles list every command; a command added in code without
-  // a profile row shows here.
+  // The table of docs/at-engine.md and the profiles list every command; a command added in code
+  // without a profile row shows here.
   for (const auto& name : qm::profile::names()) {
     boost::asio::io_context io;
     quecsim::clock clk;

@@ -103,8 +103,12 @@ TEST_CASE("names are parsed with their area prefix and checked against the profi
 
   temp_dir d2;
   qs::store m95(d2.path, quecsim::module::profile::named("M95").storage);
-  CHECK(m95.parse("RAM:x", f) == errc::no_area);
+  CHECK(m95.parse("RAM:x", f) == errc::ok);
   CHECK(m95.parse("SD:x", f) == errc::no_area);
+  temp_dir d3;
+  qs::store m10(d3.path, quecsim::module::profile::named("M10").storage);
+  CHECK(m10.parse("RAM:x", f) == errc::no_area);
+  CHECK(m10.parse("SD:x", f) == errc::no_area);
 }
 
 TEST_CASE("UFS capacity is enforced before a byte is written", "[storage]") {

@@ -30,7 +30,7 @@ enum class fault_action {
 enum class fault_channel { control, data };
 
 /// One rule of misbehaviour. Built by hand or by `parse_fault_rules` from the JSON vocabulary
-/// that scenario files reuse (see README, "Fault rules").
+/// that scenario files reuse (see ftpserver/README.md, "Fault rules").
 struct fault_rule {
   fault_action action = fault_action::reply;
   std::string command;   ///< verb to match, upper case ("RETR"); empty matches every command
