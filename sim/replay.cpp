@@ -514,6 +514,9 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
   if (c.value("autobaud", false)) a.emplace_back("--autobaud");
   if (!c.value("power_up_lines", true)) a.emplace_back("--no-power-up-lines");
   if (c.value("power_up_at_start", false)) a.emplace_back("--power-up-at-start");
+  // A transcript without the key was recorded before the default start answered at once: its
+  // module booted as --realistic-boot does now.
+  if (c.value("realistic_boot", true)) a.emplace_back("--realistic-boot");
   if (c.contains("boot_delay_ms") && c["boot_delay_ms"].is_number()) {
     a.insert(a.end(), {"--boot-delay", str("boot_delay_ms")});
   }

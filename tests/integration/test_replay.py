@@ -23,7 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # files put there before start), FTP errors, scenarios and live faults.
 REPRESENTATIVE = ["test_basic_commands", "test_general_commands", "test_power_up",
                   "test_result_codes", "test_ftp_examples", "test_storage_examples",
-                  "test_ftp_errors", "test_scenarios", "test_control_faults", "test_transcript"]
+                  "test_ftp_errors", "test_scenarios", "test_control_faults", "test_transcript",
+                  "test_first_contact"]
 
 
 def replay(path, wait=TIMEOUT):
