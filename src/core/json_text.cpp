@@ -52,15 +52,7 @@ class locator {
         out += std::to_string(f.next);
         continue;
       }
-      for (const char c : f.key) {
-        if (c == '~') {
-          out += "~0";
-        } else if (c == '/') {
-          out += "~1";
-        } else {
-          out += c;
-        }
-      }
+      out += pointer_escape(f.key);
     }
     return out;
   }
@@ -137,6 +129,20 @@ std::string describe(const std::string& source, const failure& why) {
   const std::string at = source + ":" + std::to_string(why.line) + ":" + std::to_string(why.column);
   if (!why.pointer.empty()) return at + ": " + why.pointer + ": " + why.reason;
   return at + ": not valid JSON: " + why.reason;
+}
+
+std::string pointer_escape(const std::string& key) {
+  std::string out;
+  for (const char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 std::string found(const nlohmann::json& value) {

@@ -122,21 +122,6 @@ class reader {
   std::string source_;
 };
 
-// JSON pointer escaping of one key (RFC 6901).
-std::string escape(const std::string& key) {
-  std::string out;
-  for (const char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 using section_reader = std::function<void(reader&, const json&, const std::string&, profile&)>;
 
 // One reader per top-level section: a new section is one more entry here.
@@ -233,7 +218,7 @@ const std::map<std::string, section_reader>& sections() {
          if (!j.is_object()) r.fail_value(at, "expected an object", j);
          static const std::regex name("[+&][A-Z]+|[A-Z]|S[0-9]{1,2}");
          for (const auto& [key, value] : j.items()) {
-           const std::string here = at + "/" + escape(key);
+           const std::string here = at + "/" + json_text::pointer_escape(key);
            if (!std::regex_match(key, name)) {
              r.fail(here, "expected a command name such as \"+CIMI\", \"&W\", \"I\" or \"S0\"");
            }
@@ -296,7 +281,7 @@ profile profile::parse(std::string_view text, const std::string& source) {
   const auto& table = sections();
   for (const auto& [key, value] : doc.items()) {
     const auto it = table.find(key);
-    const std::string at = "/" + escape(key);
+    const std::string at = "/" + json_text::pointer_escape(key);
     if (it == table.end()) {
       std::vector<std::string> known;
       for (const auto& [name, read] : table) known.push_back(name);

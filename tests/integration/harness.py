@@ -41,7 +41,8 @@ import time
 import tty
 import unittest
 
-__all__ = ["Quecsim", "QuecsimTestCase", "quecsim_binary", "run_quecsim", "crlf", "TIMEOUT"]
+__all__ = ["Quecsim", "QuecsimTestCase", "quecsim_binary", "run_quecsim", "crlf", "TIMEOUT",
+           "derived_profile"]
 
 # Default bound for one expected response; generous because CI runs under sanitizers on 2 cores.
 TIMEOUT = 5.0 * float(os.environ.get("QUECSIM_TIMEOUT_FACTOR", "1"))
@@ -65,6 +66,21 @@ def crlf(text):
     if isinstance(text, str):
         text = text.encode("latin-1")
     return b"\r\n" + text + b"\r\n"
+
+
+def derived_profile(test, model, change):
+    """The path of a profile file made from the shipped `model` with `change(profile)` applied
+    to its JSON, in a folder removed when `test` ends."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles",
+                           model + ".json")) as f:
+        profile = json.load(f)
+    change(profile)
+    folder = tempfile.mkdtemp(prefix="quecsim-profile-")
+    test.addCleanup(shutil.rmtree, folder, True)
+    path = os.path.join(folder, model + "-derived.json")
+    with open(path, "w") as f:
+        json.dump(profile, f)
+    return path
 
 
 def run_quecsim(*args, timeout=TIMEOUT, env=None):

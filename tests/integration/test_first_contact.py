@@ -3,19 +3,15 @@ sees the power-up lines (even pyserial, which flushes its input on open); a driv
 waits for RDY is answered; gammu identifies the module on its first run. With --realistic-boot
 the module is switched on by that first open and deaf for its boot delay, as a real one."""
 
-import os
 import select
-import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 
 import serial
 
 from harness import POWER_UP_LINES, TIMEOUT, QuecsimTestCase
+from test_gammu import gammu_identify
 
-GAMMU = shutil.which("gammu")
 
 
 def read_until(port, end, timeout=TIMEOUT):
@@ -95,19 +91,10 @@ class DefaultFirstContact(QuecsimTestCase):
         config = next(r for r in sim.transcript_records() if r["source"] == "config")
         self.assertIn('"realistic_boot":false', config["data"])
 
-    @unittest.skipUnless(GAMMU, "gammu is not installed (scripts/install-deps installs it)")
     def test_gammu_identify_succeeds_on_its_first_run_right_after_start(self):
         sim = self.start_default()
-        folder = tempfile.mkdtemp(prefix="quecsim-gammu-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        config = os.path.join(folder, "gammurc")
-        with open(config, "w") as f:
-            f.write("[gammu]\ndevice = %s\nconnection = at115200\n" % sim.link)
-        result = subprocess.run([GAMMU, "-c", config, "identify"], capture_output=True,
-                                text=True, timeout=6 * TIMEOUT, check=False)
-        self.assertEqual(result.returncode, 0, result)
         fields = {k.strip(): v.strip() for k, v in
-                  (line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)}
+                  (pair for pair in gammu_identify(self, sim.link) if len(pair) == 2)}
         self.assertEqual(fields["Manufacturer"], "Quectel_Ltd")
         self.assertEqual(fields["IMEI"], "867273020123456")
 

@@ -13,22 +13,25 @@ from harness import TIMEOUT, QuecsimTestCase
 GAMMU = shutil.which("gammu")
 
 
-class GammuIdentify(QuecsimTestCase):
-    def setUp(self):
-        super().setUp()
-        # scripts/install-deps installs gammu: without it this test would prove nothing.
-        self.assertIsNotNone(GAMMU, "gammu is not installed (scripts/install-deps installs it)")
+def gammu_identify(test, device):
+    """Runs `gammu identify` on `device` (failing `test` unless it exits 0) and returns its
+    output's "Key: value" lines as [key, value] pairs."""
+    # scripts/install-deps installs gammu: without it the test would prove nothing.
+    test.assertIsNotNone(GAMMU, "gammu is not installed (scripts/install-deps installs it)")
+    folder = tempfile.mkdtemp(prefix="quecsim-gammu-")
+    test.addCleanup(shutil.rmtree, folder, True)
+    config = os.path.join(folder, "gammurc")
+    with open(config, "w") as f:
+        f.write("[gammu]\ndevice = %s\nconnection = at115200\n" % device)
+    result = subprocess.run([GAMMU, "-c", config, "identify"], capture_output=True,
+                            text=True, timeout=6 * TIMEOUT, check=False)
+    test.assertEqual(result.returncode, 0, result)
+    return [line.split(":", 1) for line in result.stdout.splitlines()]
 
+
+class GammuIdentify(QuecsimTestCase):
     def identify(self, sim):
-        folder = tempfile.mkdtemp(prefix="quecsim-gammu-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        config = os.path.join(folder, "gammurc")
-        with open(config, "w") as f:
-            f.write("[gammu]\ndevice = %s\nconnection = at115200\n" % sim.pty)
-        result = subprocess.run([GAMMU, "-c", config, "identify"], capture_output=True,
-                                text=True, timeout=6 * TIMEOUT, check=False)
-        self.assertEqual(result.returncode, 0, result)
-        return [line.split(":", 1) for line in result.stdout.splitlines()]
+        return gammu_identify(self, sim.pty)
 
     def test_gammu_identify_shows_maker_model_revision_imei_and_imsi(self):
         # gammu is the host here: its open of the pty switches the module on.

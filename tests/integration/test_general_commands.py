@@ -1,19 +1,14 @@
 """The general commands drivers send at start-up: identification, SIM, network, character
 set, clock, settings, power, and the TCP/IP context helpers, in every form, with CMEE 0/1/2."""
 
-import json
-import os
-import shutil
-import tempfile
 import time
 import unittest
 
-from harness import QuecsimTestCase, crlf
+from harness import QuecsimTestCase, crlf, derived_profile
 
 OK = b"\r\nOK\r\n"
 ERROR = b"\r\nERROR\r\n"
 FAST = ("--time-scale", "0.01")
-PROFILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles")
 
 
 def answer(sim, line, timeout=5.0):
@@ -357,14 +352,7 @@ class CmeeEverywhere(QuecsimTestCase):
 
 class SimStatesFromAProfile(QuecsimTestCase):
     def start_with_sim(self, state):
-        with open(os.path.join(PROFILES, "M95.json")) as f:
-            profile = json.load(f)
-        profile["sim"]["state"] = state
-        folder = tempfile.mkdtemp(prefix="quecsim-profile-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        path = os.path.join(folder, "sim.json")
-        with open(path, "w") as f:
-            json.dump(profile, f)
+        path = derived_profile(self, "M95", lambda p: p["sim"].update(state=state))
         return self.start_quiet("--model", path, *FAST)
 
     def errors(self, sim, line, number, text):

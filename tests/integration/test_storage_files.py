@@ -3,18 +3,16 @@
 RAM emptied by a restart, and the confinement attacks (nothing outside the state folder is
 ever read, written or deleted)."""
 
-import json
 import os
 import tempfile
 import shutil
 import unittest
 
 from ftp_support import ERROR, OK, crlf, payload
-from harness import run_quecsim
+from harness import derived_profile, run_quecsim
 from storage_support import StorageTestCase, xor_checksum
 
 
-PROFILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "profiles")
 
 
 def cme(n):
@@ -67,14 +65,7 @@ class FileCommands(StorageTestCase):
         sim.close()
 
     def test_a_profile_can_turn_the_m95_ram_off(self):
-        with open(os.path.join(PROFILES, "M95.json")) as f:
-            profile = json.load(f)
-        profile["storage"]["ram"] = False
-        folder = tempfile.mkdtemp(prefix="quecsim-profile-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        path = os.path.join(folder, "m95-no-ram.json")
-        with open(path, "w") as f:
-            json.dump(profile, f)
+        path = derived_profile(self, "M95", lambda p: p["storage"].update(ram=False))
         sim = self.start_files(model=path)
         sim.command(b"AT+QFLDS=?", crlf(b'+QFLDS: ("UFS")') + OK)
         sim.command(b'AT+QFLDS="RAM"', cme(4008))

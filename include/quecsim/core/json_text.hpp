@@ -31,6 +31,9 @@ std::string describe(const std::string& source, const failure& why);
 /// `an object`. Long strings are cut.
 std::string found(const nlohmann::json& value);
 
+/// `key` escaped for a JSON pointer (RFC 6901: "~" as "~0", "/" as "~1").
+std::string pointer_escape(const std::string& key);
+
 /// The candidate closest to `name` (edit distance, any case) when it is close enough to be a
 /// likely typo, else empty: "pdp_deactivate" -> "pdp_deact".
 std::string nearest(const std::string& name, const std::vector<std::string>& candidates);
