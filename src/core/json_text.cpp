@@ -155,8 +155,10 @@ std::string found(const nlohmann::json& value) {
       std::string text = value.get<std::string>();
       const bool cut = text.size() > 40;
       if (cut) text.resize(40);
-      // dump() writes the quotes and escapes control characters.
-      return "the string " + json(text).dump() + (cut ? "..." : "");
+      // dump() writes the quotes and escapes control characters; bytes that are not UTF-8 (a
+      // file's own, or a multi-byte character the cut split) become U+FFFD instead of throwing.
+      return "the string " + json(text).dump(-1, ' ', false, json::error_handler_t::replace) +
+             (cut ? "..." : "");
     }
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:

@@ -49,6 +49,14 @@ TEST_CASE("What was found is said in a few words", "[json_text]") {
   CHECK(jt::found(json(std::string(100, 'x'))) == "the string \"" + std::string(40, 'x') + "\"...");
 }
 
+TEST_CASE("A string that is not UTF-8 is said with U+FFFD, not thrown on", "[json_text]") {
+  using json = nlohmann::json;
+  CHECK(jt::found(json(std::string("a\xCF"))) == "the string \"a\xEF\xBF\xBD\"");
+  // A cut that splits a two-byte character (the 40th and 41st bytes).
+  CHECK(jt::found(json(std::string(39, 'x') + "\xC3\xA9" + std::string(20, 'y'))) ==
+        "the string \"" + std::string(39, 'x') + "\xEF\xBF\xBD\"...");
+}
+
 TEST_CASE("The nearest name is suggested only when it is a likely typo", "[json_text]") {
   const std::vector<std::string> actions = {"pdp_deact", "restart", "stall", "signal", "toxic"};
   CHECK(jt::nearest("pdp_deactivate", actions) == "pdp_deact");
