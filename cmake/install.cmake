@@ -1,32 +1,30 @@
 # `cmake --install`: the executables, the model profiles, the scenarios, the public headers, the
 # libraries and a CMake package, so that another project does find_package(quecsim) and links
-# quecsim::core.
+# quecsim::station (the fixture).
 include(CMakePackageConfigHelpers)
 
 set(QUECSIM_SCENARIO_DIR share/quecsim/scenarios)
 set(QUECSIM_PROFILE_DIR share/quecsim/profiles)
 set(QUECSIM_CMAKE_DIR lib/cmake/quecsim)
 
-# In the installed package quecsim::core is the whole library (a user's test wants the fixture,
-# which stands on every layer); inside this build quecsim::core stays the layers alone, and the
-# exported name of that one is quecsim::layers.
-add_library(quecsim_package INTERFACE)
-target_link_libraries(quecsim_package INTERFACE quecsim::station)
+# Installed, each layer keeps its name: quecsim::core is the core layer, quecsim::station the
+# station and the fixture, standing on every other layer (what a user's test links).
+set(quecsim_layers core at serial net storage module ftp control fault station)
+set(quecsim_layer_targets)
+foreach(layer ${quecsim_layers})
+  set_target_properties(quecsim_${layer} PROPERTIES EXPORT_NAME ${layer})
+  list(APPEND quecsim_layer_targets quecsim_${layer})
+endforeach()
+set_target_properties(quecsim_ftpd PROPERTIES EXPORT_NAME ftpd)
 # The fixture finds the installed profiles wherever the prefix was put.
-target_compile_definitions(quecsim_package INTERFACE
+target_compile_definitions(quecsim_station INTERFACE
   "$<INSTALL_INTERFACE:QUECSIM_FIXTURE_PROFILE_DIR=\"$<INSTALL_PREFIX>/${QUECSIM_PROFILE_DIR}\">")
 if(QUECSIM_SANITIZE)
   # The libraries are instrumented: whatever links them needs the sanitizers' runtimes.
-  target_link_options(quecsim_package INTERFACE -fsanitize=address,undefined)
+  target_link_options(quecsim_station INTERFACE $<INSTALL_INTERFACE:-fsanitize=address,undefined>)
 endif()
-set_target_properties(quecsim_package PROPERTIES EXPORT_NAME core)
-set_target_properties(quecsim_core PROPERTIES EXPORT_NAME layers)
-set_target_properties(quecsim_ftpd PROPERTIES EXPORT_NAME ftpd)
-set_target_properties(quecsim_fault PROPERTIES EXPORT_NAME fault)
-set_target_properties(quecsim_station PROPERTIES EXPORT_NAME station)
 
-install(TARGETS quecsim quecsim-ftpd quecsim_core quecsim_ftpd quecsim_fault quecsim_station
-                quecsim_package
+install(TARGETS quecsim quecsim-ftpd ${quecsim_layer_targets} quecsim_ftpd
         EXPORT quecsimTargets
         RUNTIME DESTINATION bin
         ARCHIVE DESTINATION lib

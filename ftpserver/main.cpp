@@ -8,9 +8,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
 
+#include "quecsim/cli/unknown_flags.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/ftpd/server.hpp"
-#include "unknown_flags.hpp"
 
 namespace {
 

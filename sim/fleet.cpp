@@ -74,13 +74,14 @@ void check_fleet(int modules, const std::string& link, const std::string& contro
   }
 }
 
-fleet::fleet(boost::asio::io_context& io, const clock& clk, std::vector<station_options> modules,
+fleet::fleet(boost::asio::io_context& io, const clock& clk,
+             std::vector<station::station_options> modules,
              std::vector<std::vector<fault::scenario>> scenarios,
              const std::vector<fault::scenario>& all, const std::string& transcript) {
   if (!transcript.empty()) record_ = std::make_unique<quecsim::transcript>(transcript, clk);
-  const station_options& first = modules.front();
+  const station::station_options& first = modules.front();
   if (first.embedded_ftp) {
-    auto cfg = station::server_config(first, all);
+    auto cfg = station::station::server_config(first, all);
     // Each module holds a control session of its own at most, each from its own address.
     cfg.limits.max_sessions = std::max<std::size_t>(cfg.limits.max_sessions, 2 * modules.size());
     server_ = std::make_unique<ftpd::server>(io, cfg, clk);
@@ -90,8 +91,8 @@ fleet::fleet(boost::asio::io_context& io, const clock& clk, std::vector<station_
   for (std::size_t i = 0; i < modules.size(); ++i) {
     auto& opts = modules[i];
     opts.shared_transcript = record_.get();
-    stations_.push_back(std::make_unique<station>(io, clk, std::move(opts), std::move(scenarios[i]),
-                                                  server_.get(), static_cast<int>(i)));
+    stations_.push_back(std::make_unique<station::station>(
+        io, clk, std::move(opts), std::move(scenarios[i]), server_.get(), static_cast<int>(i)));
   }
 }
 
@@ -140,15 +141,13 @@ void fleet::stop() {
   if (server_) server_->stop();
 }
 
-bool fleet::check(std::ostream& err) {
-  bool all_held = true;
+void fleet::check(std::ostream& err, verdict_sheet& sheet) {
   for (std::size_t i = 0; i < stations_.size(); ++i) {
     for (const auto& v : stations_[i]->check()) {
-      err << "quecsim: module " << i << ": " << station::describe(v) << '\n';
-      all_held = all_held && v.passed();
+      err << "quecsim: module " << i << ": " << station::station::describe(v) << '\n';
+      sheet.add(v, static_cast<int>(i));
     }
   }
-  return all_held;
 }
 
 }  // namespace quecsim::sim

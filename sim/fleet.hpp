@@ -13,6 +13,7 @@
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/station/station.hpp"
+#include "verdict_sheet.hpp"
 
 namespace quecsim::sim {
 
@@ -44,7 +45,8 @@ class fleet {
   /// Builds module i from `modules[i]` with the scenarios that target it, `scenarios[i]`.
   /// `all` are every scenario (their users and files go to the shared server); `transcript`
   /// names the shared transcript file (empty: none, or each module's own in its options).
-  fleet(boost::asio::io_context& io, const clock& clk, std::vector<station_options> modules,
+  fleet(boost::asio::io_context& io, const clock& clk,
+        std::vector<station::station_options> modules,
         std::vector<std::vector<fault::scenario>> scenarios,
         const std::vector<fault::scenario>& all, const std::string& transcript);
   ~fleet();
@@ -59,13 +61,13 @@ class fleet {
   /// Stops the shared server; the caller then stops the io_context.
   void stop();
   /// Checks every module's scenario expectations, writing one line per verdict to `err`
-  /// ("module 3: scenario x: ..."); false when one failed.
-  bool check(std::ostream& err);
+  /// ("module 3: scenario x: ...") and adding each to `sheet`.
+  void check(std::ostream& err, verdict_sheet& sheet);
 
  private:
   std::unique_ptr<transcript> record_;
   std::unique_ptr<ftpd::server> server_;
-  std::vector<std::unique_ptr<station>> stations_;
+  std::vector<std::unique_ptr<station::station>> stations_;
 };
 
 }  // namespace quecsim::sim

@@ -1,5 +1,5 @@
 // quecsim: a simulated Quectel GSM module on a pty. This file parses the command line and runs
-// one station (quecsim::station wires the layers together) until a signal ends it.
+// one station (quecsim::station::station wires the layers together) until a signal ends it.
 
 #include <signal.h>
 
@@ -19,29 +19,28 @@
 #include <string_view>
 #include <vector>
 
-#include "campaign.hpp"
-#include "ctl.hpp"
+#include "campaign/campaign.hpp"
+#include "ctl/ctl.hpp"
 #include "fleet.hpp"
+#include "quecsim/cli/unknown_flags.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/station/station.hpp"
-#include "replay.hpp"
-#include "report.hpp"
-#include "unknown_flags.hpp"
+#include "replay/replay.hpp"
+#include "report/report.hpp"
+#include "support/exit_codes.hpp"
+#include "verdict_sheet.hpp"
 
 namespace {
 
-// Exit codes, as docs/flags.md documents them.
-constexpr int exit_ok = 0;
-constexpr int exit_runtime = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_expectations = 3;
+namespace exit_code = quecsim::sim::support::exit_code;
 
 struct cli_options {
   std::string link;
   std::string control;
   bool ready_json = false;
   std::string transcript;
+  std::string verdict_json;
   unsigned baud = 115200;
   std::string model = "M95";
   bool no_power_up_lines = false;
@@ -119,8 +118,8 @@ nlohmann::json config_record(const cli_options& o, std::uint64_t seed) {
 }
 
 // The station's options: the command line without what only the command line has.
-quecsim::station_options station_options(const cli_options& o, std::uint64_t seed) {
-  quecsim::station_options so;
+quecsim::station::station_options station_options(const cli_options& o, std::uint64_t seed) {
+  quecsim::station::station_options so;
   so.link = o.link;
   so.control = o.control;
   so.transcript = o.transcript;
@@ -173,7 +172,7 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
     state_base = (root.parent_path() / "quecsim-state").string();
   }
   const bool shared_transcript = o.transcript.find("{n}") == std::string::npos;
-  std::vector<quecsim::station_options> modules;
+  std::vector<quecsim::station::station_options> modules;
   std::vector<std::vector<quecsim::fault::scenario>> scenarios(o.modules);
   for (int i = 0; i < o.modules; ++i) {
     cli_options mine = o;
@@ -218,7 +217,7 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
                                                 all, shared_transcript ? o.transcript : "");
     } catch (const quecsim::fault::scenario_error& e) {
       std::cerr << "quecsim: " << e.what() << '\n';
-      return exit_usage;
+      return exit_code::usage;
     }
     name_default_folders(app, o);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -233,13 +232,16 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
       fleet->describe(std::cout);
     }
     io.run();
-    return fleet->check(std::cerr) ? exit_ok : exit_expectations;
+    quecsim::sim::verdict_sheet sheet;
+    fleet->check(std::cerr, sheet);
+    if (!o.verdict_json.empty()) sheet.write(o.verdict_json);
+    return sheet.all_held() ? exit_code::ok : exit_code::expectations;
   } catch (const std::invalid_argument& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   } catch (const std::exception& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_runtime;
+    return exit_code::runtime;
   }
 }
 
@@ -266,6 +268,8 @@ int run(int argc, char** argv) {
   app.add_flag("--ready-json", o.ready_json,
                "Print one JSON line (pty, link, pid) on stdout once ready, and nothing else");
   app.add_option("--transcript", o.transcript, "Write a JSON Lines transcript to FILE");
+  app.add_option("--verdict-json", o.verdict_json,
+                 "At exit, write the scenarios' verdicts to FILE as JSON (what held, what not)");
   app.add_option("--baud", o.baud, "UART rate in bits/s, 10 bits a byte; 0 for no pacing")
       ->check(CLI::IsMember({0U, 300U, 600U, 1200U, 2400U, 4800U, 9600U, 14400U, 19200U, 28800U,
                              38400U, 57600U, 115200U, 230400U, 460800U, 921600U}));
@@ -346,7 +350,7 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? exit_ok : exit_usage;
+    return code == 0 ? exit_code::ok : exit_code::usage;
   }
 
   // Scenarios are read before anything starts: a malformed one is a usage error (exit 2).
@@ -355,7 +359,7 @@ int run(int argc, char** argv) {
     for (const auto& file : o.scenarios) scenarios.push_back(quecsim::fault::load_scenario(file));
   } catch (const quecsim::fault::scenario_error& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   }
   try {
     for (const auto& s : scenarios) quecsim::fault::check_targets(s, o.modules);
@@ -368,7 +372,7 @@ int run(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   }
   if (o.modules > 1) return run_fleet(app, o, std::move(scenarios));
   apply_scenario_settings(scenarios, app, o);
@@ -378,7 +382,7 @@ int run(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     boost::asio::io_context io;
     quecsim::clock clk(o.time_scale);
-    std::unique_ptr<quecsim::station> station;
+    std::unique_ptr<quecsim::station::station> station;
     // SIGINT, SIGTERM and, with --exit-on-close, the host's last close end the run alike.
     auto shut_down = [&io, &station] {
       station->stop();
@@ -387,10 +391,10 @@ int run(int argc, char** argv) {
     auto so = station_options(o, seed);
     if (o.exit_on_close) so.on_host_closed = shut_down;
     try {
-      station = std::make_unique<quecsim::station>(io, clk, std::move(so), scenarios);
+      station = std::make_unique<quecsim::station::station>(io, clk, std::move(so), scenarios);
     } catch (const quecsim::fault::scenario_error& e) {
       std::cerr << "quecsim: " << e.what() << '\n';
-      return exit_usage;
+      return exit_code::usage;
     }
 
     name_default_folders(app, o);
@@ -416,39 +420,40 @@ int run(int argc, char** argv) {
     }
     io.run();
     // A scenario's expectations decide the exit code, so a campaign can read it.
-    bool all_held = true;
+    quecsim::sim::verdict_sheet sheet;
     for (const auto& v : station->check()) {
-      std::cerr << "quecsim: " << quecsim::station::describe(v) << '\n';
-      all_held = all_held && v.passed();
+      std::cerr << "quecsim: " << quecsim::station::station::describe(v) << '\n';
+      sheet.add(v);
     }
-    return all_held ? exit_ok : exit_expectations;
+    if (!o.verdict_json.empty()) sheet.write(o.verdict_json);
+    return sheet.all_held() ? exit_code::ok : exit_code::expectations;
   } catch (const std::invalid_argument& e) {
     // Flag values that only make sense once combined (--model, --host, --resolve).
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   } catch (const std::exception& e) {
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_runtime;
+    return exit_code::runtime;
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string_view(argv[1]) == "ctl") return quecsim::sim::run_ctl(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return quecsim::sim::ctl::run(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "campaign")
-    return quecsim::sim::run_campaign(argc, argv);
+    return quecsim::sim::campaign::run(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "report") {
-    return quecsim::sim::run_report(argc, argv);
+    return quecsim::sim::report::run(argc, argv);
   }
   if (argc > 1 && std::string_view(argv[1]) == "replay") {
-    return quecsim::sim::run_replay(argc, argv);
+    return quecsim::sim::replay::run(argc, argv);
   }
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
     // Only the command-line setup itself can get here; run() reports everything else.
     std::cerr << "quecsim: " << e.what() << '\n';
-    return exit_runtime;
+    return exit_code::runtime;
   }
 }

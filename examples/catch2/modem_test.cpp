@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
-#include <quecsim/fixture.hpp>
+#include <quecsim/station/fixture.hpp>
 #include <string>
 
 namespace {
@@ -48,10 +48,10 @@ class uart {
 }  // namespace
 
 TEST_CASE("The modem powers up, answers AT, downloads a file and reports a dropped context") {
-  quecsim::fixture_options options;
+  quecsim::station::fixture_options options;
   options.time_scale = 0.02;  // a 300 ms network round trip takes 6 ms
   options.boot_delay_ms = 0;
-  quecsim::fixture modem(options);
+  quecsim::station::fixture modem(options);
   { std::ofstream(modem.ftp_root() / "config.txt", std::ios::binary) << "interval=60\n"; }
 
   uart port(modem.pty_path());  // the first open brings the power-up lines

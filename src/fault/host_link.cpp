@@ -5,7 +5,7 @@
 
 namespace quecsim::fault {
 
-host_link::host_link(boost::asio::io_context& io, module::host_port& inner)
+host_link::host_link(boost::asio::io_context& io, serial::host_port& inner)
     : io_(io), inner_(inner), timer_(io) {}
 
 host_link::~host_link() {

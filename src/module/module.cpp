@@ -81,7 +81,7 @@ module::~module() {
   *alive_ = false;
 }
 
-void module::attach(host_port& port) {
+void module::attach(serial::host_port& port) {
   port_ = &port;
 }
 

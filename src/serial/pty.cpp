@@ -19,39 +19,36 @@ namespace {
 }  // namespace
 
 pty::pty() {
-  master_ = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master_ < 0) fail("posix_openpt");
-  if (::grantpt(master_) != 0 || ::unlockpt(master_) != 0) fail("grantpt/unlockpt");
+  master_.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master_) fail("posix_openpt");
+  if (::grantpt(master_.get()) != 0 || ::unlockpt(master_.get()) != 0) fail("grantpt/unlockpt");
   char name[128];
-  if (::ptsname_r(master_, name, sizeof name) != 0) fail("ptsname");
+  if (::ptsname_r(master_.get(), name, sizeof name) != 0) fail("ptsname");
   path_ = name;
 
   // Holding the slave open keeps the master readable when the host closes the device, and
   // lets us put the line in raw mode before any host sees it: a UART does no line editing.
-  slave_ = ::open(path_.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave_ < 0) fail("open " + path_);
+  slave_.reset(::open(path_.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave_) fail("open " + path_);
   termios t{};
-  if (::tcgetattr(slave_, &t) != 0) fail("tcgetattr");
+  if (::tcgetattr(slave_.get(), &t) != 0) fail("tcgetattr");
   ::cfmakeraw(&t);
   t.c_cc[VMIN] = 1;
   t.c_cc[VTIME] = 0;
   ::cfsetispeed(&t, B115200);
   ::cfsetospeed(&t, B115200);
-  if (::tcsetattr(slave_, TCSANOW, &t) != 0) fail("tcsetattr");
+  if (::tcsetattr(slave_.get(), TCSANOW, &t) != 0) fail("tcsetattr");
 
-  const int flags = ::fcntl(master_, F_GETFL);
-  if (flags < 0 || ::fcntl(master_, F_SETFL, flags | O_NONBLOCK) != 0) fail("fcntl");
+  const int flags = ::fcntl(master_.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(master_.get(), F_SETFL, flags | O_NONBLOCK) != 0) fail("fcntl");
 }
 
 pty::~pty() {
   if (!link_.empty()) ::unlink(link_.c_str());
-  if (slave_ >= 0) ::close(slave_);
-  if (master_ >= 0) ::close(master_);
 }
 
 void pty::release_slave() {
-  if (slave_ >= 0) ::close(slave_);
-  slave_ = -1;
+  slave_.reset();
 }
 
 void pty::make_link(const std::string& link) {

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace quecsim::sim {
+namespace quecsim::station {
 
 using nlohmann::json;
 
@@ -134,4 +134,4 @@ json fault_request(fault::injector& faults, const json& request) {
   throw control::request_error("unknown op '" + op + "'");
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::station

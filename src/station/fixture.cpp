@@ -1,4 +1,4 @@
-#include "quecsim/fixture.hpp"
+#include "quecsim/station/fixture.hpp"
 
 #include <stdlib.h>
 
@@ -17,7 +17,7 @@
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/station/station.hpp"
 
-namespace quecsim {
+namespace quecsim::station {
 namespace {
 
 // A fresh folder of the run under the system's temporary folder.
@@ -168,4 +168,4 @@ std::string fixture_control::path() const {
   return owner_.impl_->st->control_path();
 }
 
-}  // namespace quecsim
+}  // namespace quecsim::station

@@ -15,6 +15,7 @@
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/ftpd/fault.hpp"
 #include "quecsim/ftpd/server.hpp"
+#include "quecsim/module/file_commands.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
 #include "quecsim/serial/close_watch.hpp"
@@ -22,10 +23,9 @@
 #include "quecsim/serial/pty.hpp"
 #include "quecsim/serial/uart.hpp"
 #include "quecsim/station/control_backend.hpp"
-#include "quecsim/storage/file_commands.hpp"
 #include "quecsim/storage/store.hpp"
 
-namespace quecsim {
+namespace quecsim::station {
 namespace {
 
 // Bytes as a JSON string the way the transcript writes them: each byte one Latin-1 code point.
@@ -238,7 +238,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   // The module's storage: UFS, RAM and SD folders, shared by the file commands and the FTP
   // service's local positions.
   files_ = std::make_unique<storage::store>(state_dir_, mo.model.storage);
-  file_commands_ = std::make_unique<storage::file_commands>(*module_, *files_);
+  file_commands_ = std::make_unique<module::file_commands>(*module_, *files_);
   ftp_ = std::make_unique<ftp::service>(*module_, *net_, files_.get());
   try {
     quecsim::module::apply_command_table(*module_);
@@ -251,7 +251,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
                   : opts_.link.empty()   ? std::string()
                                          : opts_.link + ".ctl";
   if (!control_path_.empty()) {
-    control_backend_ = std::make_unique<sim::control_backend>(*module_, *ftp_, bus_);
+    control_backend_ = std::make_unique<control_backend>(*module_, *ftp_, bus_);
     control_ = std::make_unique<control::server>(io, control_path_, bus_, *control_backend_, &clk);
   }
 
@@ -283,7 +283,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     }
     if (control_backend_) {
       control_backend_->faults = [this](const nlohmann::json& request) {
-        return sim::fault_request(*faults_, request);
+        return fault_request(*faults_, request);
       };
       control_backend_->fault_state = [this] {
         return nlohmann::json{{"scenarios", faults_->loaded()},
@@ -413,4 +413,4 @@ nlohmann::json station::ready_json() const {
       {"state_dir", state_dir_.lexically_normal().string()}};
 }
 
-}  // namespace quecsim
+}  // namespace quecsim::station

@@ -22,20 +22,6 @@ int index(area a) {
 }
 
 // A descriptor closed when it leaves scope.
-class fd_guard {
- public:
-  explicit fd_guard(int fd) : fd_(fd) {}
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Opens a folder that must be a real folder (not a symbolic link to one).
 int open_folder(const std::filesystem::path& p) {
   std::error_code ec;
@@ -81,28 +67,16 @@ bool glob_match(std::string_view pattern, std::string_view name) {
   return p == pattern.size();
 }
 
-store::store(std::filesystem::path state_dir, module::storage_profile limits)
+store::store(std::filesystem::path state_dir, storage::limits limits)
     : root_(std::move(state_dir)), limits_(std::move(limits)) {
-  try {
-    dirs_[index(area::ufs)] = open_folder(root_ / "ufs");
-    dirs_[index(area::ram)] = open_folder(root_ / "ram");
-    const int card = open_folder(root_ / "sd");
-    ::close(card);
-    dirs_[index(area::sd)] = open_folder(root_ / "sd" / limits_.sd_folder);
-  } catch (...) {
-    for (int& fd : dirs_) {
-      if (fd >= 0) ::close(fd);
-    }
-    throw;
-  }
+  dirs_[index(area::ufs)].reset(open_folder(root_ / "ufs"));
+  dirs_[index(area::ram)].reset(open_folder(root_ / "ram"));
+  unique_fd(open_folder(root_ / "sd"));  // the card's folder holds the area's
+  dirs_[index(area::sd)].reset(open_folder(root_ / "sd" / limits_.sd_folder));
   clear_ram();
 }
 
-store::~store() {
-  for (const int fd : dirs_) {
-    if (fd >= 0) ::close(fd);
-  }
-}
+store::~store() = default;
 
 bool store::has(area a) const {
   switch (a) {
@@ -117,7 +91,7 @@ bool store::has(area a) const {
 }
 
 int store::dir(area a) const {
-  return dirs_[index(a)];
+  return dirs_[index(a)].get();
 }
 
 errc store::check_name(area a, std::string_view name, bool pattern) const {
@@ -185,13 +159,11 @@ std::optional<std::uint64_t> store::size(const file_ref& f) const {
 std::vector<entry> store::list(area a, std::string_view pattern) const {
   std::vector<entry> out;
   if (!has(a)) return out;
-  const int copy = ::openat(dir(a), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (copy < 0) return out;
-  DIR* d = ::fdopendir(copy);
-  if (d == nullptr) {
-    ::close(copy);
-    return out;
-  }
+  unique_fd copy(::openat(dir(a), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!copy) return out;
+  DIR* d = ::fdopendir(copy.get());
+  if (d == nullptr) return out;
+  copy.release();  // closedir closes it
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
@@ -267,7 +239,7 @@ errc store::remove(area a, std::string_view pattern) {
 errc store::read(const file_ref& f, std::uint64_t offset, std::size_t n, std::string& out) const {
   out.clear();
   if (const errc e = check_name(f.where, f.name); e != errc::ok) return e;
-  const fd_guard fd(::openat(dir(f.where), f.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const unique_fd fd(::openat(dir(f.where), f.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) return errc::not_found;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return errc::not_found;
@@ -301,7 +273,7 @@ errc store::room(const file_ref& f, std::uint64_t offset, std::uint64_t n) const
 
 errc store::write(const file_ref& f, std::uint64_t offset, std::string_view data) {
   if (const errc e = room(f, offset, data.size()); e != errc::ok) return e;
-  const fd_guard fd(
+  const unique_fd fd(
       ::openat(dir(f.where), f.name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (fd.get() < 0) return errc::invalid_name;
   struct stat st {};
@@ -324,8 +296,8 @@ errc store::create(const file_ref& f, std::uint64_t reserve_bytes) {
     const space s = usage(area::ram);
     if (reserve_bytes > held && reserve_bytes - held > s.free) return errc::no_space;
   }
-  const fd_guard fd(::openat(dir(f.where), f.name.c_str(),
-                             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  const unique_fd fd(::openat(dir(f.where), f.name.c_str(),
+                              O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (fd.get() < 0) return errc::invalid_name;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return errc::invalid_name;
@@ -344,7 +316,7 @@ errc store::reserve(const file_ref& f, std::uint64_t reserve_bytes) {
 
 errc store::truncate(const file_ref& f, std::uint64_t length) {
   if (const errc e = check_name(f.where, f.name); e != errc::ok) return e;
-  const fd_guard fd(::openat(dir(f.where), f.name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  const unique_fd fd(::openat(dir(f.where), f.name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) return errc::not_found;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return errc::not_found;
@@ -355,13 +327,11 @@ errc store::truncate(const file_ref& f, std::uint64_t length) {
 
 void store::clear_ram() {
   ram_reserve_.clear();
-  const int copy = ::openat(dir(area::ram), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (copy < 0) return;
-  DIR* d = ::fdopendir(copy);
-  if (d == nullptr) {
-    ::close(copy);
-    return;
-  }
+  unique_fd copy(::openat(dir(area::ram), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!copy) return;
+  DIR* d = ::fdopendir(copy.get());
+  if (d == nullptr) return;
+  copy.release();  // closedir closes it
   std::vector<std::string> names;
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;

@@ -1,5 +1,5 @@
 """The whole shipped scenario library as a campaign, twice: the robust reference host
-(hosts/robust_host.py) passes every scenario, the naive one (hosts/naive_host.py) fails exactly
+(examples/hosts/robust_host.py) passes every scenario, the naive one (examples/hosts/naive_host.py) fails exactly
 the scenarios that should break it. Both run with --jobs 2, the JUnit report validated.
 
 Why each scenario breaks the naive host (what it lacks), and what the robust one does instead:

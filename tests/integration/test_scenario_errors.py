@@ -155,6 +155,29 @@ class MalformedScenarios(unittest.TestCase):
         finally:
             sim.kill()
 
+    def test_the_verdict_sheet_says_what_held_and_what_not(self):
+        from harness import Quecsim
+        bad = os.path.join(self.dir, "x.json")
+        with open(bad, "w") as f:
+            json.dump(scenario(events=[], expect={"ftp_state": "OPENED"}), f)
+        good = os.path.join(self.dir, "y.json")
+        with open(good, "w") as f:
+            doc = scenario(events=[], expect={"ftp_state": "IDLE"})
+            doc["name"] = "good"
+            json.dump(doc, f)
+        sheet = os.path.join(self.dir, "verdict.json")
+        sim = Quecsim("--scenario", bad, "--scenario", good, "--verdict-json", sheet,
+                      "--ftp-root", os.path.join(self.dir, "root"), "--no-power-up-lines")
+        try:
+            sim.close(expect_code=3)
+        finally:
+            sim.kill()
+        with open(sheet) as f:
+            self.assertEqual(json.load(f), {"held": False, "scenarios": [
+                {"scenario": "bad", "module": 0, "held": False,
+                 "failures": ["the FTP state is IDLE, expected OPENED"]},
+                {"scenario": "good", "module": 0, "held": True, "failures": []}]})
+
 
 if __name__ == "__main__":
     unittest.main()

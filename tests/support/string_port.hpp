@@ -6,12 +6,12 @@
 #include <string_view>
 #include <utility>
 
-#include "quecsim/module/host_port.hpp"
+#include "quecsim/serial/host_port.hpp"
 
 namespace quecsim::test {
 
 /// Keeps what the module wrote; never full, never slow; records pauses and the baud rate.
-class string_port : public module::host_port {
+class string_port : public serial::host_port {
  public:
   void write(std::string_view bytes) override { out.append(bytes); }
   std::size_t queued() const override { return 0; }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "quecsim/core/clock.hpp"
-#include "quecsim/module/host_port.hpp"
+#include "quecsim/serial/host_port.hpp"
 
 namespace quecsim::fault {
 
@@ -26,10 +26,10 @@ enum class host_fault {
 /// the real port only while such a fault is armed, so the usual path carries no fault check;
 /// once the fault has spent its bytes (and any held bytes are out) `on_spent` tells the
 /// injector to put the real port back.
-class host_link final : public module::host_port {
+class host_link final : public serial::host_port {
  public:
   /// `inner` is the real port (the UART); it must outlive the link.
-  host_link(boost::asio::io_context& io, module::host_port& inner);
+  host_link(boost::asio::io_context& io, serial::host_port& inner);
   ~host_link() override;
   host_link(const host_link&) = delete;
   host_link& operator=(const host_link&) = delete;
@@ -59,7 +59,7 @@ class host_link final : public module::host_port {
   void check_spent();
 
   boost::asio::io_context& io_;
-  module::host_port& inner_;
+  serial::host_port& inner_;
   boost::asio::steady_timer timer_;
   bool armed_ = false;
   host_fault fault_ = host_fault::delay;

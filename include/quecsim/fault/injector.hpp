@@ -31,8 +31,10 @@ class network;
 }
 namespace quecsim::module {
 class module;
+}
+namespace quecsim::serial {
 class host_port;
-}  // namespace quecsim::module
+}
 
 namespace quecsim::fault {
 
@@ -42,7 +44,7 @@ struct seams {
   module::module* module = nullptr;
   net::network* network = nullptr;
   ftp::service* ftp = nullptr;
-  module::host_port* port = nullptr;  ///< the real UART, where host-side faults stand in front
+  serial::host_port* port = nullptr;  ///< the real UART, where host-side faults stand in front
   ftpd::server* server = nullptr;     ///< the embedded server, or null
   storage::store* files = nullptr;    ///< the module's UFS/RAM/SD, or null
   /// The address this module's connections reach a server shared with other modules from:

@@ -16,10 +16,10 @@
 #include "quecsim/at/line_discipline.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
-#include "quecsim/module/host_port.hpp"
 #include "quecsim/module/profile.hpp"
 #include "quecsim/module/radio.hpp"
 #include "quecsim/net/packet_context.hpp"
+#include "quecsim/serial/host_port.hpp"
 
 namespace quecsim::module {
 
@@ -98,7 +98,7 @@ class module {
   ~module();
 
   /// Connects the module to its UART; must be called before `power_up`.
-  void attach(host_port& port);
+  void attach(serial::host_port& port);
   /// Sends the power-up lines (when enabled) and starts taking commands, at once.
   void power_up();
   /// Powers the module on as a host meets it: silent for the profile's boot delay (scaled),
@@ -135,7 +135,7 @@ class module {
   boost::asio::io_context& io() { return io_; }
   const clock& time() const { return clock_; }
   events::bus& bus() { return bus_; }
-  host_port& port() { return *port_; }
+  serial::host_port& port() { return *port_; }
 
   /// An unsolicited line; held back while a command is answered or data mode runs.
   void urc(std::string text);
@@ -200,7 +200,7 @@ class module {
   const clock& clock_;
   events::bus& bus_;
   options opts_;
-  host_port* port_ = nullptr;
+  serial::host_port* port_ = nullptr;
 
   at::command_table commands_;
   at::line_discipline line_;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "quecsim/core/unique_fd.hpp"
+
 namespace quecsim::serial {
 
 /// A pseudo-terminal pair in raw mode. The module owns the master side; the host opens the
@@ -16,7 +18,7 @@ class pty {
   pty& operator=(const pty&) = delete;
 
   /// The master descriptor (owned by this object).
-  int master() const { return master_; }
+  int master() const { return master_.get(); }
   /// The slave device path the host opens.
   const std::string& path() const { return path_; }
 
@@ -30,8 +32,8 @@ class pty {
   const std::string& link() const { return link_; }
 
  private:
-  int master_ = -1;
-  int slave_ = -1;
+  unique_fd master_;
+  unique_fd slave_;
   std::string path_;
   std::string link_;
 };

@@ -10,13 +10,13 @@
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
-#include "quecsim/module/host_port.hpp"
+#include "quecsim/serial/host_port.hpp"
 
 namespace quecsim::serial {
 
 /// The module's UART over a pty master: moves bytes both ways, paced like a real line at the
 /// configured baud rate (10 bits a byte: start, 8 data, stop), and publishes them as events.
-class uart final : public module::host_port {
+class uart final : public serial::host_port {
  public:
   using receiver = std::function<void(std::string_view)>;
 

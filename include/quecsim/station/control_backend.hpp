@@ -10,7 +10,7 @@
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/module/module.hpp"
 
-namespace quecsim::sim {
+namespace quecsim::station {
 
 /// The quecsim process's answers on its control socket: op `state` from the module, its FTP
 /// service and counters kept from the event bus; ops `apply`, `load` and `unload` go to the
@@ -53,4 +53,4 @@ class control_backend final : public control::backend {
 /// Throws control::request_error with the reason (a scenario_error's file and pointer).
 nlohmann::json fault_request(fault::injector& faults, const nlohmann::json& request);
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::station

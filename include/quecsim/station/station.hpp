@@ -19,36 +19,37 @@
 #include "quecsim/ftpd/config.hpp"
 
 namespace quecsim {
-
 class transcript;
-namespace serial {
+}
+namespace quecsim::serial {
 class pty;
 class uart;
 class open_watch;
 class close_watch;
-}  // namespace serial
-namespace module {
+}  // namespace quecsim::serial
+namespace quecsim::module {
 class module;
-}
-namespace net {
+class file_commands;
+}  // namespace quecsim::module
+namespace quecsim::net {
 class network;
 }
-namespace storage {
+namespace quecsim::storage {
 class store;
-class file_commands;
-}  // namespace storage
-namespace ftp {
+}
+namespace quecsim::ftp {
 class service;
 }
-namespace ftpd {
+namespace quecsim::ftpd {
 class server;
 }
-namespace control {
+namespace quecsim::control {
 class server;
 }
-namespace sim {
+
+namespace quecsim::station {
+
 class control_backend;
-}
 
 /// A station refused its options: a flag's value that makes no sense (an unknown model name,
 /// a malformed --host, --resolve embedded without the server). The message names the flag.
@@ -188,9 +189,9 @@ class station {
   ftpd::server* server_ = nullptr;
   std::unique_ptr<net::network> net_;
   std::unique_ptr<storage::store> files_;
-  std::unique_ptr<storage::file_commands> file_commands_;
+  std::unique_ptr<module::file_commands> file_commands_;
   std::unique_ptr<ftp::service> ftp_;
-  std::unique_ptr<sim::control_backend> control_backend_;
+  std::unique_ptr<control_backend> control_backend_;
   std::unique_ptr<control::server> control_;
   std::unique_ptr<serial::uart> port_;
   std::unique_ptr<fault::injector> faults_;
@@ -198,4 +199,4 @@ class station {
   std::unique_ptr<serial::close_watch> last_close_;
 };
 
-}  // namespace quecsim
+}  // namespace quecsim::station

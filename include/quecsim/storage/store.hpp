@@ -9,27 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "quecsim/module/profile.hpp"
+#include "quecsim/core/unique_fd.hpp"
+#include "quecsim/storage/errc.hpp"
+#include "quecsim/storage/limits.hpp"
 
 namespace quecsim::storage {
-
-/// The `+CME ERROR` codes of the file commands (the 4000 series of GSM_File_ATC; at::cme has
-/// the same numbers and their texts). Only 4010 is seen in driver logs (AT+QFDWL of a missing
-/// file); the others are the simulator's choice, listed in docs/storage.md.
-enum class errc : int {
-  ok = 0,
-  invalid_input = 4000,  ///< a parameter out of range, a malformed pattern
-  invalid_name = 4001,   ///< a name too long, empty, or with a forbidden character
-  no_space = 4002,       ///< the area (or a RAM file's reservation) is full
-  exists = 4003,         ///< AT+QFUPL onto a file that is there already
-  too_many_open = 4004,  ///< every AT+QFOPEN handle is in use
-  bad_handle = 4005,     ///< no open file has that handle
-  read_only = 4006,      ///< a write through a handle opened with mode 2
-  busy = 4007,           ///< the file is open, or an FTP transfer is using it
-  no_area = 4008,        ///< the model has no such area (RAM:, SD:)
-  past_end = 4009,       ///< AT+QFSEEK outside the file
-  not_found = 4010,      ///< no such file
-};
 
 /// The storage areas of a module.
 enum class area { ufs, ram, sd };
@@ -95,7 +79,7 @@ class store {
  public:
   /// Creates the folders when missing and empties RAM. Throws std::runtime_error naming the
   /// folder when one cannot be made or is not a plain folder.
-  store(std::filesystem::path state_dir, module::storage_profile limits);
+  store(std::filesystem::path state_dir, storage::limits limits);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -103,7 +87,7 @@ class store {
   /// The state folder.
   const std::filesystem::path& root() const { return root_; }
   /// The profile's storage part.
-  const module::storage_profile& limits() const { return limits_; }
+  const storage::limits& limits() const { return limits_; }
   /// Whether the model has the area.
   bool has(area a) const;
 
@@ -183,8 +167,8 @@ class store {
   void clear_ram();
 
   std::filesystem::path root_;
-  module::storage_profile limits_;
-  int dirs_[3] = {-1, -1, -1};
+  storage::limits limits_;
+  unique_fd dirs_[3];
   std::map<std::string, std::uint64_t> ram_reserve_;  // reservation of each RAM file
   std::set<file_ref> locked_;
   std::map<int, handle_state> handles_;

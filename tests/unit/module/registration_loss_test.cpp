@@ -12,9 +12,9 @@
 #include "../../support/servers.hpp"
 #include "../../support/string_port.hpp"
 #include "quecsim/ftp/service.hpp"
+#include "quecsim/module/file_commands.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
-#include "quecsim/storage/file_commands.hpp"
 #include "quecsim/storage/store.hpp"
 
 using namespace std::chrono_literals;
@@ -114,7 +114,7 @@ TEST_CASE("every registered command of a shipped profile is in its command table
     const auto state = std::filesystem::temp_directory_path() /
                        ("quecsim-profile-table-" + std::to_string(::getpid()));
     quecsim::storage::store files(state, o.model.storage);
-    quecsim::storage::file_commands file_commands(mod, files);
+    quecsim::module::file_commands file_commands(mod, files);
     quecsim::ftp::service ftp(mod, net, &files);
     for (const auto* spec : mod.commands().all()) {
       INFO(name << " lacks " << spec->name);

@@ -10,6 +10,8 @@
 #include <random>
 #include <string>
 
+#include "quecsim/module/profile.hpp"
+
 namespace fs = std::filesystem;
 namespace qs = quecsim::storage;
 using qs::area;
@@ -32,7 +34,7 @@ struct temp_dir {
   fs::path path;
 };
 
-quecsim::module::storage_profile m33() {
+quecsim::storage::limits m33() {
   return quecsim::module::profile::named("M33").storage;
 }
 

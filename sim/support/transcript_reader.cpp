@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-namespace quecsim::sim {
+namespace quecsim::sim::support {
 
 bool latin1_from_utf8(const std::string& utf8, std::string& bytes) {
   bytes.clear();
@@ -84,4 +84,4 @@ std::string escape_bytes(const std::string& bytes) {
   return out;
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::support

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdio>
 
-namespace quecsim::sim {
+namespace quecsim::sim::replay {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -307,4 +307,4 @@ void replay_server::write_next() {
   });
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::replay

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace quecsim::sim {
+namespace quecsim::sim::replay {
 
 /// One step of the FTP conversation a transcript recorded, as the server saw it.
 struct ftp_step {
@@ -84,4 +84,4 @@ class replay_server {
   std::vector<std::string> mismatches_;
 };
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::replay

@@ -11,14 +11,19 @@
 
 #include "quecsim/core/transcript.hpp"
 #include "report_page.hpp"
+#include "support/exit_codes.hpp"
 
-namespace quecsim::sim {
+namespace quecsim::sim::report {
+
+using support::escape_bytes;
+using support::latin1_from_utf8;
+using support::transcript_error;
+using support::transcript_reader;
+using support::transcript_record;
 
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_runtime = 1;
-constexpr int exit_usage = 2;
+namespace exit_code = support::exit_code;
 
 // What a row keeps of a record's bytes: enough to read and to see in hex, while a 100 MB
 // transcript still makes a page a browser opens at once.
@@ -165,7 +170,7 @@ void write_report(std::istream& in, const std::string& name, std::ostream& out) 
   out << "]}" << report_page_tail;
 }
 
-int run_report(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"quecsim report: a transcript as one self-contained HTML page", "quecsim report"};
   std::string input;
   std::string output;
@@ -177,20 +182,20 @@ int run_report(int argc, char** argv) {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? exit_ok : exit_usage;
+    return code == 0 ? exit_code::ok : exit_code::usage;
   }
   if (output.empty()) output = input + ".html";
   std::ifstream in(input, std::ios::binary);
   if (!in) {
     std::cerr << "quecsim report: cannot read " << input << '\n';
-    return exit_usage;
+    return exit_code::usage;
   }
   // Written beside the target and renamed into place: a failed run leaves no half page.
   const std::string partial = output + ".partial";
   std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   if (!out) {
     std::cerr << "quecsim report: cannot write " << output << '\n';
-    return exit_runtime;
+    return exit_code::runtime;
   }
   try {
     write_report(in, input, out);
@@ -198,15 +203,15 @@ int run_report(int argc, char** argv) {
     out.close();
     std::remove(partial.c_str());
     std::cerr << "quecsim report: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   }
   out.close();
   if (!out || std::rename(partial.c_str(), output.c_str()) != 0) {
     std::remove(partial.c_str());
     std::cerr << "quecsim report: cannot write " << output << '\n';
-    return exit_runtime;
+    return exit_code::runtime;
   }
-  return exit_ok;
+  return exit_code::ok;
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::report

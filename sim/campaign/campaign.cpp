@@ -44,23 +44,18 @@
 #include <vector>
 
 #include "quecsim/fault/scenario.hpp"
+#include "support/exit_codes.hpp"
+#include "support/process.hpp"
+#include "verdict_sheet.hpp"
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere else
-
-namespace quecsim::sim {
+namespace quecsim::sim::campaign {
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace exit_code = support::exit_code;
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
-
-constexpr int exit_ok = 0;
-constexpr int exit_failed = 1;
-constexpr int exit_usage = 2;
-// quecsim's own exit codes (docs/flags.md).
-constexpr int module_usage = 2;
-constexpr int module_expectations = 3;
 
 // Lines of the transcript and of the host's output quoted in a failure.
 constexpr std::size_t tail_lines = 20;
@@ -69,8 +64,6 @@ constexpr std::size_t output_limit = std::size_t{64} * 1024;
 // How long a module may take to print its ready line, and to exit after SIGTERM.
 constexpr std::chrono::seconds module_start_limit{30};
 constexpr std::chrono::seconds module_stop_limit{15};
-// How often waits look at their child again.
-constexpr std::chrono::milliseconds poll_step{10};
 
 struct usage_error : std::runtime_error {
   using runtime_error::runtime_error;
@@ -115,7 +108,7 @@ struct run_result {
   std::optional<int> module_exit;
   bool module_refused = false;  // exit 2 before the ready line: a usage error for the campaign
   std::string module_message;
-  fs::path dir, transcript, host_output, module_log;
+  fs::path dir, transcript, host_output, module_log, verdicts;
 };
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -206,135 +199,24 @@ std::string xml_text(const std::string& in, bool attribute = false) {
   return out;
 }
 
-// ---- processes -------------------------------------------------------------------------------
-
-// argv/envp arrays for posix_spawn, built before the spawn so the child only execs.
-struct c_strings {
-  explicit c_strings(const std::vector<std::string>& v) : owned(v) {
-    for (auto& s : owned) ptrs.push_back(s.data());
-    ptrs.push_back(nullptr);
-  }
-  std::vector<std::string> owned;
-  std::vector<char*> ptrs;
-};
-
-struct spawn_setup {
-  std::string stdout_file;  // empty: stdout_pipe or inherited
-  int stdout_pipe = -1;     // the pipe's write end, dup'ed to stdout
-  std::string stderr_file;  // empty: same as stdout
-  bool own_group = false;
-  bool search_path = false;
-};
-
-pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-            const spawn_setup& s) {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (s.stdout_pipe >= 0) {
-    posix_spawn_file_actions_adddup2(&fa, s.stdout_pipe, 1);
-  } else {
-    posix_spawn_file_actions_addopen(&fa, 1, s.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-  }
-  if (s.stderr_file.empty()) {
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  } else {
-    posix_spawn_file_actions_addopen(&fa, 2, s.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-  }
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  if (s.own_group) {
-    flags |= POSIX_SPAWN_SETPGROUP;
-    posix_spawnattr_setpgroup(&attr, 0);
-  }
-  posix_spawnattr_setflags(&attr, flags);
-  c_strings a(argv);
-  c_strings e(env);
-  pid_t pid = -1;
-  const int rc = s.search_path
-                     ? posix_spawnp(&pid, a.ptrs[0], &fa, &attr, a.ptrs.data(), e.ptrs.data())
-                     : posix_spawn(&pid, a.ptrs[0], &fa, &attr, a.ptrs.data(), e.ptrs.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-  return pid;
-}
-
-// Waits for `pid` until `deadline` (or an interrupt of the campaign, when `interruptible`);
-// the wait status, or nothing when it is still running.
-std::optional<int> wait_until(pid_t pid, steady::time_point deadline, bool interruptible) {
-  for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return 0;
-    if (steady::now() >= deadline || (interruptible && interrupted)) return std::nullopt;
-    std::this_thread::sleep_for(poll_step);
-  }
-}
-
-int reap(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
-
-// Reads one line from `fd` until `deadline`; false when the deadline passed or EOF came first.
-bool read_line(int fd, steady::time_point deadline, std::string& line) {
-  for (;;) {
-    const auto nl = line.find('\n');
-    if (nl != std::string::npos) {
-      line.resize(nl);
-      return true;
-    }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-    if (left <= 0 || interrupted) return false;
-    pollfd p{fd, POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 100)));
-    if (n < 0 && errno != EINTR) return false;
-    if (n <= 0) continue;
-    char buf[4096];
-    const ssize_t got = ::read(fd, buf, sizeof buf);
-    if (got <= 0) return false;
-    line.append(buf, static_cast<std::size_t>(got));
-  }
-}
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    const char* n = ::strsignal(WTERMSIG(status));
-    return "was killed by signal " + std::to_string(WTERMSIG(status)) +
-           (n ? std::string(" (") + n + ")" : "");
-  }
-  return "ended with status " + std::to_string(status);
-}
-
 // ---- one run ---------------------------------------------------------------------------------
 
-class campaign {
+class runner {
  public:
-  campaign(options o, std::vector<run_spec> runs, std::size_t total)
+  runner(options o, std::vector<run_spec> runs, std::size_t total)
       : o_(std::move(o)), runs_(std::move(runs)), total_(total), results_(runs_.size()) {}
 
   int run();
 
  private:
   run_result execute(const run_spec& r);
+  // The pieces of one run: the module started up to its ready line (false, with the reason in
+  // `res`, when it did not start), the host run to its end, the module stopped and judged.
+  bool start_module(const run_spec& r, run_result& res,
+                    std::unique_ptr<support::module_process>& module, json& ready);
+  std::string run_host(const run_spec& r, run_result& res, const json& ready,
+                       steady::time_point start);
+  std::string stop_module(run_result& res, support::module_process& module);
   void finished(std::size_t slot, const run_result& res);
   void summary(double wall) const;
   void write_junit(double wall) const;
@@ -355,15 +237,14 @@ class campaign {
   std::string started_at_;
 };
 
-std::vector<std::string> campaign::environment(const run_result& res, const json& ready,
-                                               const run_spec& r) const {
+std::vector<std::string> runner::environment(const run_result& res, const json& ready,
+                                             const run_spec& r) const {
   static const std::set<std::string> ours{
       "QUECSIM_PTY",      "QUECSIM_CONTROL", "QUECSIM_FTP_ROOT",   "QUECSIM_STATE_DIR",
       "QUECSIM_SCENARIO", "QUECSIM_SEED",    "QUECSIM_TRANSCRIPT", "QUECSIM_RUN_DIR"};
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string kv(*e);
-    if (ours.count(kv.substr(0, kv.find('='))) == 0) env.push_back(kv);
+  for (auto& kv : support::own_environment()) {
+    if (ours.count(kv.substr(0, kv.find('='))) == 0) env.push_back(std::move(kv));
   }
   const auto text = [](const json& v) {
     return v.is_string() ? v.get<std::string>() : std::string();
@@ -380,7 +261,7 @@ std::vector<std::string> campaign::environment(const run_result& res, const json
   return env;
 }
 
-run_result campaign::execute(const run_spec& r) {
+run_result runner::execute(const run_spec& r) {
   run_result res;
   const auto start = steady::now();
   res.dir = out_ / r.id;
@@ -391,6 +272,7 @@ run_result campaign::execute(const run_spec& r) {
   res.transcript = res.dir / "transcript.jsonl";
   res.host_output = res.dir / "host.log";
   res.module_log = res.dir / "module.log";
+  res.verdicts = res.dir / "verdict.json";
   const auto done = [&] {
     res.seconds = std::chrono::duration<double>(steady::now() - start).count();
     return res;
@@ -399,121 +281,124 @@ run_result campaign::execute(const run_spec& r) {
     res.reason = "cannot make the run folder " + res.dir.string() + ": " + ec.message();
     return done();
   }
-
-  std::vector<std::string> module{self_,          "--ready-json",
-                                  "--scenario",   fs::absolute(r.file).string(),
-                                  "--seed",       std::to_string(r.seed),
-                                  "--transcript", res.transcript.string(),
-                                  "--ftp-root",   (res.dir / "ftp-root").string(),
-                                  "--state-dir",  (res.dir / "state").string(),
-                                  "--link",       (res.dir / "modem").string()};
-  module.insert(module.end(), o_.module_args.begin(), o_.module_args.end());
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    res.reason = std::string("cannot make a pipe: ") + std::strerror(errno);
-    return done();
-  }
-  spawn_setup ms;
-  ms.stdout_pipe = pipe_fds[1];
-  ms.stderr_file = res.module_log.string();
-  pid_t module_pid = -1;
-  try {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-    module_pid = spawn(module, env, ms);
-  } catch (const std::exception& e) {
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    res.reason = e.what();
-    return done();
-  }
-  ::close(pipe_fds[1]);
-  std::string line;
-  const bool ready_seen = read_line(pipe_fds[0], steady::now() + module_start_limit, line);
-  json ready = ready_seen ? json::parse(line, nullptr, false) : json();
-  if (!ready_seen || !ready.is_object()) {
-    ::kill(module_pid, SIGKILL);
-    const int status = reap(module_pid);
-    ::close(pipe_fds[0]);
-    res.module_exit = WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::nullopt;
-    res.module_message = last_lines(read_file(res.module_log), 5);
-    res.module_refused = res.module_exit == module_usage;
-    res.reason = "the module did not start: it " + describe_status(status) +
-                 (res.module_message.empty() ? std::string() : ": " + res.module_message);
-    if (!res.reason.empty() && res.reason.back() == '\n') res.reason.pop_back();
-    return done();
-  }
-
-  // The host, in a process group of its own so a timeout ends everything it started.
-  spawn_setup hs;
-  hs.stdout_file = res.host_output.string();
-  hs.own_group = true;
-  hs.search_path = true;
-  pid_t host_pid = -1;
-  std::string host_failure;
-  try {
-    host_pid = spawn(o_.host, environment(res, ready, r), hs);
-  } catch (const std::exception& e) {
-    host_failure = e.what();
-  }
-  if (host_pid > 0) {
-    const auto deadline = start + std::chrono::duration_cast<steady::duration>(
-                                      std::chrono::duration<double>(o_.timeout));
-    auto status = wait_until(host_pid, deadline, true);
-    if (!status) {
-      res.timed_out = !interrupted;
-      ::kill(-host_pid, SIGKILL);
-      status = reap(host_pid);
-    }
-    // Whatever the host left running in its group goes with it.
-    ::kill(-host_pid, SIGKILL);
-    if (WIFEXITED(*status)) res.host_exit = WEXITSTATUS(*status);
-    if (WIFSIGNALED(*status)) res.host_signal = WTERMSIG(*status);
-    if (res.timed_out) {
-      host_failure =
-          "the host did not finish within " + seconds_text(o_.timeout) + " s and was killed";
-    } else if (interrupted) {
-      host_failure = "the campaign was interrupted";
-    } else if (res.host_exit != 0) {
-      host_failure = "the host " + describe_status(*status);
-    }
-  }
-
-  ::kill(module_pid, SIGTERM);
-  auto mstatus = wait_until(module_pid, steady::now() + module_stop_limit, false);
-  std::string module_failure;
-  if (!mstatus) {
-    ::kill(module_pid, SIGKILL);
-    mstatus = reap(module_pid);
-    module_failure = "the module did not exit within " + std::to_string(module_stop_limit.count()) +
-                     " s of SIGTERM";
-  }
-  ::close(pipe_fds[0]);
-  if (WIFEXITED(*mstatus)) res.module_exit = WEXITSTATUS(*mstatus);
-  if (module_failure.empty() && res.module_exit != 0) {
-    if (res.module_exit == module_expectations) {
-      // quecsim's verdict lines: "quecsim: scenario NAME: FAILED; what did not hold".
-      std::istringstream log(read_file(res.module_log));
-      std::string verdicts;
-      for (std::string l; std::getline(log, l);) {
-        if (l.find(": FAILED") != std::string::npos) {
-          verdicts += (verdicts.empty() ? "" : "; ") + l.substr(l.find("scenario "));
-        }
-      }
-      module_failure = "the scenario's expectations did not hold: " + verdicts;
-    } else {
-      module_failure = "the module " + describe_status(*mstatus) + ": " +
-                       last_lines(read_file(res.module_log), 3);
-      while (!module_failure.empty() && module_failure.back() == '\n') module_failure.pop_back();
-    }
-  }
+  std::unique_ptr<support::module_process> module;
+  json ready;
+  if (!start_module(r, res, module, ready)) return done();
+  const std::string host_failure = run_host(r, res, ready, start);
+  const std::string module_failure = stop_module(res, *module);
   res.reason = host_failure;
   if (!module_failure.empty()) res.reason += (res.reason.empty() ? "" : "; ") + module_failure;
   res.passed = res.reason.empty();
   return done();
 }
 
-void campaign::finished(std::size_t slot, const run_result& res) {
+bool runner::start_module(const run_spec& r, run_result& res,
+                          std::unique_ptr<support::module_process>& module, json& ready) {
+  std::vector<std::string> argv{self_,
+                                "--ready-json",
+                                "--scenario",
+                                fs::absolute(r.file).string(),
+                                "--seed",
+                                std::to_string(r.seed),
+                                "--transcript",
+                                res.transcript.string(),
+                                "--verdict-json",
+                                res.verdicts.string(),
+                                "--ftp-root",
+                                (res.dir / "ftp-root").string(),
+                                "--state-dir",
+                                (res.dir / "state").string(),
+                                "--link",
+                                (res.dir / "modem").string()};
+  argv.insert(argv.end(), o_.module_args.begin(), o_.module_args.end());
+  try {
+    module = std::make_unique<support::module_process>(argv, res.module_log.string());
+  } catch (const std::exception& e) {
+    res.reason = e.what();
+    return false;
+  }
+  std::string line;
+  const auto started = module->wait_ready(steady::now() + module_start_limit, line, &interrupted);
+  if (started == support::module_process::start_error::none) {
+    ready = json::parse(line, nullptr, false);
+    if (ready.is_object()) return true;
+  }
+  const int status = module->kill();
+  res.module_exit = WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::nullopt;
+  res.module_message = last_lines(read_file(res.module_log), 5);
+  res.module_refused = res.module_exit == exit_code::usage;
+  res.reason = "the module did not start: it " + support::describe_status(status) +
+               (res.module_message.empty() ? std::string() : ": " + res.module_message);
+  if (!res.reason.empty() && res.reason.back() == '\n') res.reason.pop_back();
+  return false;
+}
+
+std::string runner::run_host(const run_spec& r, run_result& res, const json& ready,
+                             steady::time_point start) {
+  // The host, in a process group of its own so a timeout ends everything it started.
+  support::spawn_setup hs;
+  hs.stdout_file = res.host_output.string();
+  hs.own_group = true;
+  hs.search_path = true;
+  pid_t host_pid = -1;
+  try {
+    host_pid = support::spawn(o_.host, environment(res, ready, r), hs);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  const auto deadline = start + std::chrono::duration_cast<steady::duration>(
+                                    std::chrono::duration<double>(o_.timeout));
+  auto status = support::wait_until(host_pid, deadline, &interrupted);
+  if (!status) {
+    res.timed_out = !interrupted;
+    ::kill(-host_pid, SIGKILL);
+    status = support::reap(host_pid);
+  }
+  // Whatever the host left running in its group goes with it.
+  ::kill(-host_pid, SIGKILL);
+  if (WIFEXITED(*status)) res.host_exit = WEXITSTATUS(*status);
+  if (WIFSIGNALED(*status)) res.host_signal = WTERMSIG(*status);
+  if (res.timed_out) {
+    return "the host did not finish within " + seconds_text(o_.timeout) + " s and was killed";
+  }
+  if (interrupted) return "the campaign was interrupted";
+  if (res.host_exit != 0) return "the host " + support::describe_status(*status);
+  return {};
+}
+
+std::string runner::stop_module(run_result& res, support::module_process& module) {
+  const auto [status, in_time] = module.stop(module_stop_limit);
+  if (!in_time) {
+    return "the module did not exit within " + std::to_string(module_stop_limit.count()) +
+           " s of SIGTERM";
+  }
+  if (WIFEXITED(status)) res.module_exit = WEXITSTATUS(status);
+  if (res.module_exit == 0) return {};
+  if (res.module_exit == exit_code::expectations) {
+    // The module's verdict sheet (--verdict-json) says which scenario failed, and why.
+    std::string verdicts;
+    try {
+      const json sheet = verdict_sheet::read(res.verdicts.string());
+      for (const auto& v : sheet["scenarios"]) {
+        if (v.value("held", true)) continue;
+        std::string line = "scenario " + v.value("scenario", std::string()) + ": FAILED";
+        for (const auto& f : v.value("failures", json::array())) {
+          line += "; " + f.get<std::string>();
+        }
+        verdicts += (verdicts.empty() ? "" : "; ") + line;
+      }
+    } catch (const std::exception& e) {
+      verdicts = e.what();
+    }
+    return "the scenario's expectations did not hold: " + verdicts;
+  }
+  std::string failure = "the module " + support::describe_status(status) + ": " +
+                        last_lines(read_file(res.module_log), 3);
+  while (!failure.empty() && failure.back() == '\n') failure.pop_back();
+  return failure;
+}
+
+void runner::finished(std::size_t slot, const run_result& res) {
   std::lock_guard<std::mutex> lock(mutex_);
   results_[slot] = res;
   done_[slot] = true;
@@ -534,11 +419,8 @@ void campaign::finished(std::size_t slot, const run_result& res) {
   std::cout << line.str() << std::endl;
 }
 
-int campaign::run() {
-  char path[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) throw std::runtime_error("cannot find the quecsim binary (/proc/self/exe)");
-  self_.assign(path, static_cast<std::size_t>(n));
+int runner::run() {
+  self_ = support::own_executable();
   out_ = fs::absolute(o_.out).lexically_normal();
   std::error_code ec;
   fs::create_directories(out_, ec);
@@ -582,7 +464,7 @@ int campaign::run() {
       if (done_[i] && results_[i].module_refused) {
         std::cerr << "quecsim campaign: the module refused its command line (run " << runs_[i].id
                   << "): " << results_[i].module_message;
-        return exit_usage;
+        return exit_code::usage;
       }
     }
   }
@@ -592,14 +474,14 @@ int campaign::run() {
   if (interrupted) {
     std::cerr << "quecsim campaign: interrupted; " << finished_ << " of " << runs_.size()
               << " runs finished\n";
-    return exit_failed;
+    return exit_code::failed;
   }
   return std::all_of(results_.begin(), results_.end(), [](const run_result& r) { return r.passed; })
-             ? exit_ok
-             : exit_failed;
+             ? exit_code::ok
+             : exit_code::failed;
 }
 
-void campaign::summary(double wall) const {
+void runner::summary(double wall) const {
   std::size_t name_width = 3;
   for (const auto& r : runs_) name_width = std::max(name_width, r.id.size());
   std::ostringstream t;
@@ -627,7 +509,7 @@ void campaign::summary(double wall) const {
   std::cout << t.str() << std::flush;
 }
 
-void campaign::write_junit(double wall) const {
+void runner::write_junit(double wall) const {
   std::size_t tests = 0;
   std::size_t failures = 0;
   for (std::size_t i = 0; i < runs_.size(); ++i) {
@@ -687,7 +569,7 @@ void campaign::write_junit(double wall) const {
   if (!f) std::cerr << "quecsim campaign: --junit " << o_.junit << ": cannot write the file\n";
 }
 
-void campaign::write_json(double wall) const {
+void runner::write_json(double wall) const {
   json runs = json::array();
   std::size_t passed = 0;
   std::size_t ran = 0;
@@ -809,7 +691,7 @@ constexpr const char* description =
 
 }  // namespace
 
-int run_campaign(int argc, char** argv) {
+int run(int argc, char** argv) {
   options o;
   std::vector<std::string> before{"quecsim campaign"};
   bool separator = false;
@@ -860,10 +742,10 @@ int run_campaign(int argc, char** argv) {
     std::cout << app.help()
               << "\nUsage: quecsim campaign --scenarios PATTERN... [options] -- "
                  "HOST COMMAND...\n";
-    return exit_ok;
+    return exit_code::ok;
   } catch (const CLI::ParseError& e) {
     std::cerr << "quecsim campaign: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   }
   if (seed_option->count() > 0) o.seed = seed;
   try {
@@ -919,15 +801,15 @@ int run_campaign(int argc, char** argv) {
                 << " runs\n";
     }
     const std::size_t total = all.size();
-    campaign c(std::move(o), std::move(mine), total);
+    runner c(std::move(o), std::move(mine), total);
     return c.run();
   } catch (const usage_error& e) {
     std::cerr << "quecsim campaign: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   } catch (const std::exception& e) {
     std::cerr << "quecsim campaign: " << e.what() << '\n';
-    return exit_failed;
+    return exit_code::failed;
   }
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::campaign

@@ -36,23 +36,26 @@
 #include <thread>
 
 #include "quecsim/core/transcript.hpp"
+#include "quecsim/core/unique_fd.hpp"
 #include "replay_server.hpp"
-#include "transcript_reader.hpp"
+#include "support/control_client.hpp"
+#include "support/exit_codes.hpp"
+#include "support/process.hpp"
+#include "support/transcript_reader.hpp"
 
-extern char** environ;
+namespace quecsim::sim::replay {
 
-namespace quecsim::sim {
+using support::escape_bytes;
+using support::latin1_from_utf8;
+using support::transcript_error;
+using support::transcript_reader;
+using support::transcript_record;
 
 namespace {
 
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
-
-constexpr int exit_ok = 0;
-constexpr int exit_diverged = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_unreplayable = 3;
-constexpr int exit_start = 4;
+namespace exit_code = support::exit_code;
 
 // The transcript cannot be replayed (not a divergence): exit 3 with the reason.
 struct unreplayable : std::runtime_error {
@@ -311,55 +314,27 @@ std::vector<std::string> connected_hosts(const std::vector<transcript_record>& r
 
 class child_module {
  public:
-  child_module(const std::vector<std::string>& argv, const std::filesystem::path& dir) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw start_failure("pipe: " + std::string(strerror(errno)));
-    const auto err = (dir / "stderr").string();
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, "/proc/self/exe", &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    if (rc != 0) {
-      ::close(out[0]);
-      throw start_failure("cannot start quecsim: " + std::string(strerror(rc)));
-    }
-    stdout_ = out[0];
-    stderr_path_ = err;
+  child_module(const std::vector<std::string>& argv, const std::filesystem::path& dir) try
+      : process_(argv, (dir / "stderr").string()) {
+  } catch (const std::exception& e) {
+    throw start_failure(e.what());
   }
   child_module(const child_module&) = delete;
   child_module& operator=(const child_module&) = delete;
-  ~child_module() {
-    if (pty_ >= 0) ::close(pty_);
-    if (stdout_ >= 0) ::close(stdout_);
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
+  ~child_module() = default;
 
   json ready(double timeout) {
     std::string line;
     const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
                                               std::chrono::duration<double>(timeout));
-    while (line.find('\n') == std::string::npos) {
-      pollfd p{stdout_, POLLIN, 0};
-      const int ms = static_cast<int>(seconds(deadline - steady::now()) * 1000);
-      if (ms <= 0 || ::poll(&p, 1, ms) <= 0) {
+    switch (process_.wait_ready(deadline, line)) {
+      case support::module_process::start_error::timed_out:
         throw start_failure("quecsim gave no ready line within " + std::to_string(timeout) +
                             " s; its stderr: " + stderr_text());
-      }
-      char buf[4096];
-      const auto n = ::read(stdout_, buf, sizeof buf);
-      if (n <= 0) throw start_failure("quecsim ended before it was ready: " + stderr_text());
-      line.append(buf, static_cast<std::size_t>(n));
+      case support::module_process::start_error::ended:
+        throw start_failure("quecsim ended before it was ready: " + stderr_text());
+      default:
+        break;
     }
     auto j = json::parse(line, nullptr, false);
     if (!j.is_object()) throw start_failure("quecsim's ready line is not JSON: " + line);
@@ -367,26 +342,26 @@ class child_module {
   }
 
   void open(const std::string& path) {
-    pty_ = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (pty_ < 0) throw start_failure("cannot open " + path + ": " + strerror(errno));
+    pty_.reset(::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    if (!pty_) throw start_failure("cannot open " + path + ": " + strerror(errno));
     termios t{};
-    ::tcgetattr(pty_, &t);
+    ::tcgetattr(pty_.get(), &t);
     ::cfmakeraw(&t);
-    ::tcsetattr(pty_, TCSANOW, &t);
+    ::tcsetattr(pty_.get(), TCSANOW, &t);
   }
-  bool is_open() const { return pty_ >= 0; }
+  bool is_open() const { return static_cast<bool>(pty_); }
 
   // Appends what the module sent within `wait` to `into`; false once the module is gone.
   bool read(std::string& into, steady::duration wait) {
-    if (pty_ < 0) {
+    if (!pty_) {
       std::this_thread::sleep_for(wait);
       return true;
     }
-    pollfd p{pty_, POLLIN, 0};
+    pollfd p{pty_.get(), POLLIN, 0};
     const int ms = std::max(0, static_cast<int>(seconds(wait) * 1000));
     if (::poll(&p, 1, ms) <= 0) return true;
     char buf[65536];
-    const auto n = ::read(pty_, buf, sizeof buf);
+    const auto n = ::read(pty_.get(), buf, sizeof buf);
     if (n > 0) {
       // Masked as the transcript masked the module's bytes, so a password (or anything that
       // looks like one) compares as the stars it was recorded as.
@@ -402,7 +377,7 @@ class child_module {
     std::size_t done = 0;
     const auto deadline = steady::now() + std::chrono::seconds(10);
     while (done < bytes.size()) {
-      const auto n = ::write(pty_, bytes.data() + done, bytes.size() - done);
+      const auto n = ::write(pty_.get(), bytes.data() + done, bytes.size() - done);
       if (n > 0) {
         done += static_cast<std::size_t>(n);
         continue;
@@ -416,50 +391,29 @@ class child_module {
   }
 
   std::string exit_description() {
-    int status = 0;
-    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? "exited with code " + std::to_string(WEXITSTATUS(status))
-                               : "was killed by signal " + std::to_string(WTERMSIG(status));
+    if (const auto status = process_.poll_exit()) {
+      return WIFEXITED(*status) ? "exited with code " + std::to_string(WEXITSTATUS(*status))
+                                : "was killed by signal " + std::to_string(WTERMSIG(*status));
     }
     return "stopped answering";
   }
 
-  std::string stderr_text() const {
-    std::ifstream in(stderr_path_);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string stderr_text() const { return process_.stderr_text(); }
 
  private:
-  pid_t pid_ = -1;
-  int stdout_ = -1;
-  int pty_ = -1;
+  support::module_process process_;
+  unique_fd pty_;
   secret_masker masker_;
-  std::string stderr_path_;
 };
 
 // One request on the child's control socket, its reply.
 json control_request(const std::string& path, const json& request) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) ::close(fd);
+  try {
+    support::control_client c(path);
+    return c.request(request);
+  } catch (const support::control_error&) {
     throw start_failure("cannot reach the module's control socket " + path);
   }
-  const std::string line = request.dump() + "\n";
-  (void)!::write(fd, line.data(), line.size());
-  std::string reply;
-  char buf[4096];
-  while (reply.find('\n') == std::string::npos) {
-    const auto n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    reply.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  auto j = json::parse(reply, nullptr, false);
-  return j.is_object() ? j : json{{"ok", false}, {"error", "no reply"}};
 }
 
 // ---- the replay ---------------------------------------------------------------------------
@@ -496,9 +450,14 @@ void restore_storage(const json& c, const std::filesystem::path& state) {
 std::vector<std::string> module_argv(const json& c, const std::filesystem::path& dir,
                                      const std::optional<std::uint16_t>& ftp_port,
                                      const std::vector<std::string>& hosts, const settings& s) {
-  std::vector<std::string> a{
-      "quecsim",    "--ready-json",         "--control",   (dir / "ctl").string(),
-      "--ftp-root", (dir / "ftp").string(), "--state-dir", (dir / "state").string()};
+  std::vector<std::string> a{support::own_executable(),
+                             "--ready-json",
+                             "--control",
+                             (dir / "ctl").string(),
+                             "--ftp-root",
+                             (dir / "ftp").string(),
+                             "--state-dir",
+                             (dir / "state").string()};
   const auto str = [&](const char* key) { return c.value(key, json()).dump(); };
   if (!s.own_transcript.empty()) a.insert(a.end(), {"--transcript", s.own_transcript});
   std::string model = c.value("model", "M95");
@@ -555,176 +514,238 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
 }
 
 // Replays one module; `label` names it in the summary line.
+// The host side of one module's replay: walks the records, writes what the host wrote when it
+// wrote it, matches what the module sends, and makes the control requests again.
+class host_player {
+ public:
+  host_player(const settings& s, const loaded& l, child_module& module, std::string pty,
+              std::string control)
+      : s_(s),
+        module_(module),
+        pty_(std::move(pty)),
+        control_(std::move(control)),
+        // The module is ready a little after it recorded its configuration: counting from
+        // there sends nothing earlier, in the module's time, than the host did.
+        synced_at_(steady::now()),
+        synced_t_(l.config_t) {}
+
+  // The records in order; exit_code::ok when every one was reproduced.
+  int play(const std::vector<transcript_record>& records) {
+    for (const auto& r : records) {
+      const bool host_side =
+          r.event == "rx" || r.event == "tx" ||
+          (r.event == "state" && r.source == "module" && r.data == "booting" && !module_.is_open());
+      json fault;
+      json request;  // a control client's load or unload, sent again
+      if (r.event == "fault") {
+        fault = json::parse(r.data, nullptr, false);
+        if (!fault.is_object() || fault.value("event", "") != "live") continue;
+      } else if (r.event == "info" && r.source == "control") {
+        request = json::parse(r.data);
+        if (request["op"] == "load") request = {{"op", "load"}, {"scenario", request["scenario"]}};
+      } else if (!host_side) {
+        continue;
+      }
+      // Not before the recorded time since the previous point both runs agree on.
+      const auto not_before =
+          synced_at_ + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
+                           std::max(0.0, r.t - synced_t_) / s_.speed));
+      const int code = r.event == "tx" ? match(r, not_before) : act(r, not_before, fault, request);
+      if (code != exit_code::ok) return code;
+      synced_at_ = steady::now();
+      synced_t_ = r.t;
+    }
+    return exit_code::ok;
+  }
+
+  // "N module writes (B bytes) matched byte for byte after M host writes[; ...]".
+  void summary(std::ostream& out) const {
+    out << tx_records_ << " module writes (" << tx_bytes_ << " bytes) matched byte for byte after "
+        << rx_records_ << " host writes";
+    if (faults_applied_ > 0) out << "; " << faults_applied_ << " live faults applied again";
+    if (requests_made_ > 0) {
+      out << "; " << requests_made_ << " scenario loads and unloads made again";
+    }
+  }
+
+ private:
+  // A tx record: the module's next bytes must be the recorded ones, within the timeout.
+  int match(const transcript_record& r, steady::time_point not_before) {
+    const std::size_t start = expected_end_;
+    const auto deadline = not_before + std::chrono::duration_cast<steady::duration>(
+                                           std::chrono::duration<double>(s_.timeout));
+    while (true) {
+      const std::size_t have = std::min(received_.size() - start, r.data.size());
+      if (received_.compare(start, have, r.data, 0, have) != 0) {
+        std::size_t at = 0;
+        while (received_[start + at] == r.data[at]) ++at;
+        return diverged(r, start, "byte " + std::to_string(at) + " of the record differs");
+      }
+      if (have == r.data.size()) break;
+      const auto left = deadline - steady::now();
+      if (left <= steady::duration::zero()) {
+        return diverged(r, start,
+                        "the module sent " + std::to_string(have) + " of " +
+                            std::to_string(r.data.size()) + " bytes within " +
+                            std::to_string(s_.timeout) + " s");
+      }
+      if (!module_.read(received_,
+                        std::min<steady::duration>(left, std::chrono::milliseconds(50)))) {
+        return diverged(r, start, "the module " + module_.exit_description());
+      }
+    }
+    expected_end_ += r.data.size();
+    ++tx_records_;
+    tx_bytes_ += r.data.size();
+    return exit_code::ok;
+  }
+
+  // Anything else: at its time, the host's write, its first open, or a control request.
+  int act(const transcript_record& r, steady::time_point not_before, const json& fault,
+          const json& request) {
+    while (steady::now() < not_before) {
+      module_.read(received_, std::min<steady::duration>(not_before - steady::now(),
+                                                         std::chrono::milliseconds(50)));
+    }
+    if (r.event == "rx") {
+      if (!module_.is_open()) module_.open(pty_);
+      module_.write(r.data, received_);
+      ++rx_records_;
+      return exit_code::ok;
+    }
+    if (r.event == "state") {
+      module_.open(pty_);  // the host's first open powers the module up
+      return exit_code::ok;
+    }
+    if (!request.is_null()) {
+      const json reply = control_request(control_, request);
+      if (!reply.value("ok", false)) {
+        std::cout << "quecsim replay: " << s_.transcript << ":" << r.line
+                  << ": divergence: the control socket's " << request["op"].get<std::string>()
+                  << " could not be made again: " << reply.value("error", std::string("?")) << '\n';
+        return exit_code::diverged;
+      }
+      ++requests_made_;
+      return exit_code::ok;
+    }
+    json action = fault.value("params", json::object());
+    if (!action.contains("action")) action["action"] = fault.value("action", "");
+    const json reply = control_request(control_, {{"op", "apply"}, {"action", action}});
+    if (!reply.value("ok", false)) {
+      std::cout << "quecsim replay: " << s_.transcript << ":" << r.line
+                << ": divergence: the live fault could not be applied again: "
+                << reply.value("error", std::string("?")) << '\n';
+      return exit_code::diverged;
+    }
+    ++faults_applied_;
+    return exit_code::ok;
+  }
+
+  int diverged(const transcript_record& r, std::size_t start, const std::string& why) const {
+    const std::string actual =
+        received_.size() > start ? received_.substr(start, r.data.size() + 64) : std::string();
+    std::cout << "quecsim replay: " << s_.transcript << ":" << r.line << ": divergence (tx, t "
+              << r.t << " s): " << why << "\n  expected: " << quoted(r.data)
+              << "\n  actual:   " << quoted(actual) << '\n';
+    return exit_code::diverged;
+  }
+
+  const settings& s_;
+  child_module& module_;
+  std::string pty_;
+  std::string control_;
+  std::string received_;          // the module's answers, concatenated
+  std::size_t expected_end_ = 0;  // bytes of tx matched so far
+  steady::time_point synced_at_;
+  double synced_t_;
+  std::size_t tx_records_ = 0, rx_records_ = 0, faults_applied_ = 0, requests_made_ = 0;
+  std::uint64_t tx_bytes_ = 0;
+};
+
+// A temporary folder, removed with everything in it when dropped.
+struct temporary_folder {
+  temporary_folder() {
+    char tmpl[] = "/tmp/quecsim-replay-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw start_failure("cannot make a temporary folder");
+    path = tmpl;
+  }
+  ~temporary_folder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  temporary_folder(const temporary_folder&) = delete;
+  temporary_folder& operator=(const temporary_folder&) = delete;
+  std::filesystem::path path;
+};
+
+// The recorded FTP server, played back on an io_context of its own thread.
+class server_thread {
+ public:
+  server_thread(std::vector<ftp_step> steps, std::map<std::size_t, std::string> downloads)
+      : steps_(steps.size()) {
+    if (!steps.empty()) {
+      server_.emplace(io_, std::move(steps), std::move(downloads));
+      port_ = server_->start();
+    }
+    thread_ = std::thread([this] {
+      auto work = boost::asio::make_work_guard(io_);
+      io_.run();
+    });
+  }
+  ~server_thread() { stop(); }
+  server_thread(const server_thread&) = delete;
+  server_thread& operator=(const server_thread&) = delete;
+
+  void stop() {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::optional<std::uint16_t> port() const { return port_; }
+  const replay_server* server() const { return server_ ? &*server_ : nullptr; }
+  std::size_t steps() const { return steps_; }
+
+ private:
+  boost::asio::io_context io_;
+  std::optional<replay_server> server_;
+  std::optional<std::uint16_t> port_;
+  std::size_t steps_;
+  std::thread thread_;
+};
+
 int replay_module(const settings& s, const loaded& l, const std::string& label) {
   const auto& records = l.records;
-
   std::vector<ftp_step> steps;
   std::map<std::size_t, std::string> downloads;
   build_ftp_script(records, steps, downloads);
+  const temporary_folder dir;
+  server_thread ftp(std::move(steps), std::move(downloads));
 
-  char tmpl[] = "/tmp/quecsim-replay-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw start_failure("cannot make a temporary folder");
-  const std::filesystem::path dir(tmpl);
-  struct cleanup {
-    std::filesystem::path dir;
-    ~cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } remove_dir{dir};
-
-  boost::asio::io_context io;
-  std::optional<replay_server> server;
-  std::optional<std::uint16_t> ftp_port;
-  if (!steps.empty()) {
-    server.emplace(io, steps, downloads);
-    ftp_port = server->start();
-  }
-  std::thread io_thread([&io] {
-    auto work = boost::asio::make_work_guard(io);
-    io.run();
-  });
-  struct stopper {
-    boost::asio::io_context& io;
-    std::thread& t;
-    ~stopper() {
-      io.stop();
-      if (t.joinable()) t.join();
-    }
-  } stop_io{io, io_thread};
-
-  restore_storage(l.config, dir / "state");
-  child_module module(module_argv(l.config, dir, ftp_port, connected_hosts(records), s), dir);
+  restore_storage(l.config, dir.path / "state");
+  child_module module(module_argv(l.config, dir.path, ftp.port(), connected_hosts(records), s),
+                      dir.path);
   const json ready = module.ready(s.timeout * 2);
   const std::string pty = ready.value("pty", "");
-  const std::string control = ready.value("control", "");
-  const bool at_start = l.config.value("power_up_at_start", false);
-  if (at_start) module.open(pty);
+  if (l.config.value("power_up_at_start", false)) module.open(pty);
 
-  // The module's answers, concatenated, and where each tx record starts in them.
-  std::string received;
-  std::size_t expected_end = 0;  // bytes of tx matched so far
-  // The module is ready a little after it recorded its configuration: counting from there
-  // sends nothing earlier, in the module's time, than the host did.
-  auto synced_at = steady::now();
-  double synced_t = l.config_t;
-  std::size_t tx_records = 0, rx_records = 0, faults_applied = 0, requests_made = 0;
-  std::uint64_t tx_bytes = 0;
-
-  auto diverged = [&](const transcript_record& r, std::size_t start, const std::string& why) {
-    const std::string actual =
-        received.size() > start ? received.substr(start, r.data.size() + 64) : std::string();
-    std::cout << "quecsim replay: " << s.transcript << ":" << r.line << ": divergence (tx, t "
-              << r.t << " s): " << why << "\n  expected: " << quoted(r.data)
-              << "\n  actual:   " << quoted(actual) << '\n';
-    return exit_diverged;
-  };
-
-  for (const auto& r : records) {
-    const bool host_side =
-        r.event == "rx" || r.event == "tx" ||
-        (r.event == "state" && r.source == "module" && r.data == "booting" && !module.is_open());
-    json fault;
-    json request;  // a control client's load or unload, sent again
-    if (r.event == "fault") {
-      fault = json::parse(r.data, nullptr, false);
-      if (!fault.is_object() || fault.value("event", "") != "live") continue;
-    } else if (r.event == "info" && r.source == "control") {
-      request = json::parse(r.data);
-      if (request["op"] == "load") request = {{"op", "load"}, {"scenario", request["scenario"]}};
-    } else if (!host_side) {
-      continue;
-    }
-    // Not before the recorded time since the previous point both runs agree on.
-    const auto not_before =
-        synced_at + std::chrono::duration_cast<steady::duration>(
-                        std::chrono::duration<double>(std::max(0.0, r.t - synced_t) / s.speed));
-    if (r.event == "tx") {
-      const std::size_t start = expected_end;
-      const auto deadline = not_before + std::chrono::duration_cast<steady::duration>(
-                                             std::chrono::duration<double>(s.timeout));
-      while (true) {
-        const std::size_t have = std::min(received.size() - start, r.data.size());
-        if (received.compare(start, have, r.data, 0, have) != 0) {
-          std::size_t at = 0;
-          while (received[start + at] == r.data[at]) ++at;
-          return diverged(r, start, "byte " + std::to_string(at) + " of the record differs");
-        }
-        if (have == r.data.size()) break;
-        const auto left = deadline - steady::now();
-        if (left <= steady::duration::zero()) {
-          return diverged(r, start,
-                          "the module sent " + std::to_string(have) + " of " +
-                              std::to_string(r.data.size()) + " bytes within " +
-                              std::to_string(s.timeout) + " s");
-        }
-        if (!module.read(received,
-                         std::min<steady::duration>(left, std::chrono::milliseconds(50)))) {
-          return diverged(r, start, "the module " + module.exit_description());
-        }
-      }
-      expected_end += r.data.size();
-      ++tx_records;
-      tx_bytes += r.data.size();
-    } else {
-      while (steady::now() < not_before) {
-        module.read(received, std::min<steady::duration>(not_before - steady::now(),
-                                                         std::chrono::milliseconds(50)));
-      }
-      if (r.event == "rx") {
-        if (!module.is_open()) module.open(pty);
-        module.write(r.data, received);
-        ++rx_records;
-      } else if (r.event == "state") {
-        module.open(pty);  // the host's first open powers the module up
-      } else if (!request.is_null()) {
-        const json reply = control_request(control, request);
-        if (!reply.value("ok", false)) {
-          std::cout << "quecsim replay: " << s.transcript << ":" << r.line
-                    << ": divergence: the control socket's " << request["op"].get<std::string>()
-                    << " could not be made again: " << reply.value("error", std::string("?"))
-                    << '\n';
-          return exit_diverged;
-        }
-        ++requests_made;
-      } else {
-        json action = fault.value("params", json::object());
-        if (!action.contains("action")) action["action"] = fault.value("action", "");
-        const json reply = control_request(control, {{"op", "apply"}, {"action", action}});
-        if (!reply.value("ok", false)) {
-          std::cout << "quecsim replay: " << s.transcript << ":" << r.line
-                    << ": divergence: the live fault could not be applied again: "
-                    << reply.value("error", std::string("?")) << '\n';
-          return exit_diverged;
-        }
-        ++faults_applied;
-      }
-    }
-    synced_at = steady::now();
-    synced_t = r.t;
-  }
-  std::cout << "quecsim replay: " << label << ": reproduced: " << records.size() + 1 << " records; "
-            << tx_records << " module writes (" << tx_bytes
-            << " bytes) matched byte for byte after " << rx_records << " host writes";
-  if (faults_applied > 0) std::cout << "; " << faults_applied << " live faults applied again";
-  if (requests_made > 0) {
-    std::cout << "; " << requests_made << " scenario loads and unloads made again";
-  }
-  if (server) {
-    std::cout << "; FTP server played back (" << steps.size() << " control steps)";
+  host_player host(s, l, module, pty, ready.value("control", ""));
+  if (const int code = host.play(records); code != exit_code::ok) return code;
+  std::cout << "quecsim replay: " << label << ": reproduced: " << records.size() + 1
+            << " records; ";
+  host.summary(std::cout);
+  if (ftp.server() != nullptr) {
+    std::cout << "; FTP server played back (" << ftp.steps() << " control steps)";
   }
   if (s.speed != 1.0) std::cout << "; played " << s.speed << " times faster than recorded";
   std::cout << '\n';
-  io.stop();
-  io_thread.join();
+  ftp.stop();
   // The module's FTP commands are not what the host sees, but a change in them is worth
   // knowing: the host's bytes matched though the module spoke differently to the server.
-  if (server) {
-    for (const auto& m : server->mismatches()) {
+  if (ftp.server() != nullptr) {
+    for (const auto& m : ftp.server()->mismatches()) {
       std::cout << "quecsim replay: note: an FTP command differed at " << m << '\n';
     }
   }
-  return exit_ok;
+  return exit_code::ok;
 }
 
 // Every module of the transcript in turn (or the one asked for), each against a fresh
@@ -759,14 +780,14 @@ int replay(const settings& s) {
       one.own_transcript += "." + std::to_string(modules[i]);
     }
     const int code = replay_module(one, parts[i], label);
-    if (code != exit_ok) return code;
+    if (code != exit_code::ok) return code;
   }
-  return exit_ok;
+  return exit_code::ok;
 }
 
 }  // namespace
 
-int run_replay(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"quecsim replay: a transcript's host side played against a fresh module",
                "quecsim replay"};
   settings s;
@@ -792,21 +813,21 @@ int run_replay(int argc, char** argv) {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? exit_ok : exit_usage;
+    return code == 0 ? exit_code::ok : exit_code::usage;
   }
   ::signal(SIGPIPE, SIG_IGN);
   try {
     return replay(s);
   } catch (const transcript_error& e) {
     std::cerr << "quecsim replay: " << e.what() << '\n';
-    return exit_usage;
+    return exit_code::usage;
   } catch (const unreplayable& e) {
     std::cerr << "quecsim replay: cannot replay: " << e.what() << '\n';
-    return exit_unreplayable;
+    return exit_code::unreplayable;
   } catch (const std::exception& e) {
     std::cerr << "quecsim replay: " << e.what() << '\n';
-    return exit_start;
+    return exit_code::start;
   }
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::replay

@@ -15,15 +15,16 @@
 #include <string>
 #include <vector>
 
-namespace quecsim::sim {
+#include "support/control_client.hpp"
+#include "support/exit_codes.hpp"
+
+namespace quecsim::sim::ctl {
 
 namespace {
 
 using nlohmann::json;
-
-constexpr int exit_ok = 0;
-constexpr int exit_failed = 1;
-constexpr int exit_usage = 2;
+namespace exit_code = support::exit_code;
+using support::error_of;
 
 constexpr const char* usage =
     "Usage: quecsim ctl SOCKET ping | state | subscribe [kinds=K,...] | unsubscribe\n"
@@ -114,133 +115,48 @@ json build_request(const std::vector<std::string>& args) {
   return {{"op", "apply"}, {"action", action}};
 }
 
-// A blocking connection to the control socket, line by line.
-class connection {
- public:
-  explicit connection(const std::string& path) : path_(path) {
-    sockaddr_un addr{};
-    if (path.size() >= sizeof addr.sun_path) {
-      throw failure("control socket " + path + ": path too long");
-    }
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw failure(std::string("socket: ") + std::strerror(errno));
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-      const int err = errno;
-      ::close(fd_);
-      throw failure("cannot connect to control socket " + path + ": " + std::strerror(err));
-    }
-  }
-  ~connection() { ::close(fd_); }
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
-
-  void send(const std::string& line) {
-    std::string data = line + "\n";
-    std::size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw failure("control socket " + path_ + ": " + std::strerror(errno));
-      done += static_cast<std::size_t>(n);
-    }
-  }
-
-  /// The next line; false at the end of the stream.
-  bool read_line(std::string& line) {
-    for (;;) {
-      const auto lf = buffer_.find('\n');
-      if (lf != std::string::npos) {
-        line = buffer_.substr(0, lf);
-        buffer_.erase(0, lf + 1);
-        return true;
-      }
-      char chunk[65536];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw failure("control socket " + path_ + ": " + std::strerror(errno));
-      if (n == 0) return false;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::string buffer_;
-};
-
-failure not_an_object(const std::string& path, const std::string& line) {
-  std::string why = "control socket ";
-  why.append(path).append(" sent a line that is not a JSON object: ").append(line);
-  return failure(why);
-}
-
-json read_json(connection& c, const std::string& path) {
-  std::string line;
-  if (!c.read_line(line)) {
-    throw failure("control socket " + path + " closed the connection before replying");
-  }
-  json value = json::parse(line, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) {
-    throw not_an_object(path, line);
-  }
-  return value;
-}
-
-std::string error_of(const json& reply) {
-  const auto e = reply.find("error");
-  return e != reply.end() && e->is_string() ? e->get<std::string>() : reply.dump();
-}
-
 void print(const json& value) {
   std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << std::endl;
 }
 
 extern "C" void interrupted(int) {
   // Subscribing ends at Ctrl-C: a normal end. Every event line was flushed already.
-  ::_exit(exit_ok);
+  ::_exit(exit_code::ok);
 }
 
-int run(const std::string& path, const json& request) {
-  connection c(path);
-  c.send(request.dump(-1, ' ', false, json::error_handler_t::replace));
-  const json reply = read_json(c, path);
+int serve(const std::string& path, const json& request) {
+  support::control_client c(path);
+  const json reply = c.request(request);
   if (reply.value("ok", false) != true) throw failure(error_of(reply));
   print(reply);
-  if (request.value("op", "") != "subscribe") return exit_ok;
+  if (request.value("op", "") != "subscribe") return exit_code::ok;
   ::signal(SIGINT, interrupted);
   // Events, one compact line each, until interrupted or until quecsim ends.
-  std::string line;
-  while (c.read_line(line)) {
-    const json message = json::parse(line, nullptr, false);
-    if (message.is_discarded() || !message.is_object()) {
-      throw not_an_object(path, line);
-    }
+  json message;
+  while (c.try_receive(message)) {
     const auto event = message.find("event");
     if (event == message.end()) continue;  // a reply to nothing we asked: none expected
     if (event->is_null()) throw failure(error_of(message));
     std::cout << event->dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
   }
-  return exit_ok;
+  return exit_code::ok;
 }
 
 }  // namespace
 
-int run_ctl(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
       std::cout << usage;
-      return exit_ok;
+      return exit_code::ok;
     }
   }
   if (args.size() < 2) {
     std::cerr << "quecsim ctl: "
               << (args.empty() ? "missing SOCKET and op" : "missing op after " + args[0]) << "\n"
               << usage;
-    return exit_usage;
+    return exit_code::usage;
   }
   const std::string path = args[0];
   args.erase(args.begin());
@@ -249,15 +165,15 @@ int run_ctl(int argc, char** argv) {
     request = build_request(args);
   } catch (const usage_error& e) {
     std::cerr << "quecsim ctl: " << e.what() << "\n" << usage;
-    return exit_usage;
+    return exit_code::usage;
   }
   ::signal(SIGPIPE, SIG_IGN);
   try {
-    return run(path, request);
-  } catch (const failure& e) {
+    return serve(path, request);
+  } catch (const std::runtime_error& e) {
     std::cerr << "quecsim ctl: " << e.what() << '\n';
-    return exit_failed;
+    return exit_code::failed;
   }
 }
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::ctl

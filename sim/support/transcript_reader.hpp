@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace quecsim::sim {
+namespace quecsim::sim::support {
 
 /// A transcript file that cannot be read as one: the message names the file and the line.
 struct transcript_error : std::runtime_error {
@@ -53,4 +53,4 @@ std::string escape_bytes(const std::string& bytes);
 /// false when `utf8` holds anything else.
 bool latin1_from_utf8(const std::string& utf8, std::string& bytes);
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::support

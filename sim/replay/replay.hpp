@@ -1,6 +1,6 @@
 #pragma once
 
-namespace quecsim::sim {
+namespace quecsim::sim::replay {
 
 /// `quecsim replay TRANSCRIPT [--timeout S] [--transcript FILE]`: starts a fresh module with
 /// the configuration the transcript's first record gives, sends it the host's bytes as
@@ -9,6 +9,6 @@ namespace quecsim::sim {
 /// line, the expected and the actual bytes), 2 for a bad command line or a malformed
 /// transcript, 3 when the transcript cannot be replayed (the reason is printed), 4 when the
 /// module to replay against could not be started.
-int run_replay(int argc, char** argv);
+int run(int argc, char** argv);
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::replay

@@ -3,7 +3,7 @@
 
 #include "report_page.hpp"
 
-namespace quecsim::sim {
+namespace quecsim::sim::report {
 
 const std::string_view report_page_head = R"QUECSIM(<!DOCTYPE html>
 <html lang="en">
@@ -358,4 +358,4 @@ document.body.dataset.rendered = String(performance.now());
 </html>
 )QUECSIM";
 
-}  // namespace quecsim::sim
+}  // namespace quecsim::sim::report

@@ -4,10 +4,11 @@
 #include <functional>
 #include <string_view>
 
-namespace quecsim::module {
+namespace quecsim::serial {
 
-/// The module's side of its UART, as the module sees it: where its bytes go and how it slows
-/// the host down. The serial layer implements it over a pty; unit tests over a string.
+/// The module's side of its UART, as the module sees it (the module is attached to one): where its
+/// bytes go and how it slows the host down. The serial layer implements it over a pty; unit tests
+/// over a string.
 class host_port {
  public:
   virtual ~host_port() = default;
@@ -26,4 +27,4 @@ class host_port {
   virtual void set_baud(unsigned baud) = 0;
 };
 
-}  // namespace quecsim::module
+}  // namespace quecsim::serial

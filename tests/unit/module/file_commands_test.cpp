@@ -1,4 +1,4 @@
-#include "quecsim/storage/file_commands.hpp"
+#include "quecsim/module/file_commands.hpp"
 #include "../../support/string_port.hpp"
 
 #include <unistd.h>
@@ -64,7 +64,7 @@ struct fixture {
   string_port port;
   qm::module mod;
   qs::store files;
-  qs::file_commands commands;
+  qm::file_commands commands;
 };
 
 }  // namespace
