@@ -10,13 +10,13 @@
 uint32_t board_millis(void);
 
 /* UART0, wired to the module: write bytes; read one byte if there is one (-1 otherwise). */
-void uart_write(const char *bytes, size_t n);
+void uart_write(const char* bytes, size_t n);
 int uart_read_byte(void);
 
 /* Semihosting: the command line QEMU was given (-semihosting-config ...,arg=...), a line on
    the host's stdout, and the end of the run (QEMU exits 0 for success, 1 otherwise). */
-int host_cmdline(char *buf, int size);
-void host_print(const char *text);
+int host_cmdline(char* buf, int size);
+void host_print(const char* text);
 void host_exit(int success) __attribute__((noreturn));
 
 #endif

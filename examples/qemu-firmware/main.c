@@ -15,10 +15,10 @@
 
 #include "board.h"
 
-static char line[128];    /* the last line the module sent, without CR/LF */
-static char report[200];  /* what went wrong, for the final FAIL line */
+static char line[128];   /* the last line the module sent, without CR/LF */
+static char report[200]; /* what went wrong, for the final FAIL line */
 
-static int fail(const char *what) {
+static int fail(const char* what) {
   snprintf(report, sizeof report, "%s", what);
   return 0;
 }
@@ -42,7 +42,7 @@ static int read_line(uint32_t timeout_ms) {
 
 /* Waits for a line starting with `want`. ERROR or +CME ERROR ends the wait as a failure;
  * anything else (the echo, unsolicited lines such as the power-up lines) is skipped. */
-static int expect(const char *want, uint32_t timeout_ms) {
+static int expect(const char* want, uint32_t timeout_ms) {
   const uint32_t start = board_millis();
   for (;;) {
     const uint32_t spent = board_millis() - start;
@@ -67,20 +67,20 @@ static int skip_lf(uint32_t timeout_ms) {
   return fail("no LF after CONNECT");
 }
 
-static void send(const char *command) {
+static void send(const char* command) {
   uart_write(command, strlen(command));
   uart_write("\r", 1);
 }
 
 /* A command whose answer is OK. */
-static int at(const char *command, uint32_t timeout_ms) {
+static int at(const char* command, uint32_t timeout_ms) {
   send(command);
   return expect("OK", timeout_ms);
 }
 
 /* An FTP command: OK at once, then "+QFTPxxx:<n>" when the server has answered; n < 0 is an
  * error code (the manual's table). Returns 1 when n is 0. */
-static int ftp(const char *command, const char *result, uint32_t timeout_ms) {
+static int ftp(const char* command, const char* result, uint32_t timeout_ms) {
   if (!at(command, 2000) || !expect(result, timeout_ms)) return 0;
   const long n = strtol(line + strlen(result), NULL, 10);
   if (n != 0) {
@@ -96,7 +96,7 @@ static uint8_t file[256 * 1024];
 
 /* Whether `buf` (n bytes) ends with the result line "\r\n+QFTPGET:<n>\r\n"; then *start is
  * where that line starts and *result its number. */
-static int ends_with_result(const uint8_t *buf, size_t n, size_t *start, long *result) {
+static int ends_with_result(const uint8_t* buf, size_t n, size_t* start, long* result) {
   static const char tag[] = "\r\n+QFTPGET:";
   const size_t tag_len = sizeof tag - 1;
   if (n < tag_len + 3 || buf[n - 2] != '\r') return 0;
@@ -107,7 +107,7 @@ static int ends_with_result(const uint8_t *buf, size_t n, size_t *start, long *r
   if (buf[at - 1] == '-') --at;
   if (at < tag_len || memcmp(buf + at - tag_len, tag, tag_len) != 0) return 0;
   *start = at - tag_len;
-  *result = strtol((const char *)buf + at, NULL, 10);
+  *result = strtol((const char*)buf + at, NULL, 10);
   return 1;
 }
 
@@ -115,7 +115,7 @@ static int ends_with_result(const uint8_t *buf, size_t n, size_t *start, long *r
  * "\r\n+QFTPGET:<size>\r\n", or a negative error code when the transfer broke (BEHAVIOUR.md).
  * The file may hold any bytes, so the end is found by that line arriving at the end of the
  * stream. Returns the result number; *got is how many bytes came before it. */
-static long download(size_t *got, int *pdp_lost) {
+static long download(size_t* got, int* pdp_lost) {
   const uint32_t idle_limit = 10000; /* ms without a byte: the module is gone */
   size_t n = 0;
   uint32_t last = board_millis();
@@ -140,7 +140,7 @@ static long download(size_t *got, int *pdp_lost) {
   return -1001; /* silence */
 }
 
-static uint32_t crc32(const uint8_t *p, size_t n) {
+static uint32_t crc32(const uint8_t* p, size_t n) {
   uint32_t crc = 0xffffffffu;
   while (n--) {
     crc ^= *p++;
@@ -151,7 +151,7 @@ static uint32_t crc32(const uint8_t *p, size_t n) {
 
 /* ---- the product's job -------------------------------------------------------------------- */
 
-static int run(const char *name, unsigned long want_size, unsigned long want_crc) {
+static int run(const char* name, unsigned long want_size, unsigned long want_crc) {
   /* 1. The module answers AT once it has booted: ask every second, for at most 30 s. */
   int up = 0;
   for (int tries = 0; tries < 30 && !up; ++tries) {
@@ -210,9 +210,9 @@ int main(void) {
     return 1;
   }
   strtok(cmdline, " ");
-  const char *name = strtok(NULL, " ");
-  const char *size = strtok(NULL, " ");
-  const char *crc = strtok(NULL, " ");
+  const char* name = strtok(NULL, " ");
+  const char* size = strtok(NULL, " ");
+  const char* crc = strtok(NULL, " ");
   if (!name || !size || !crc) {
     host_print("quecsim-fw: FAIL usage: PROGRAM FILE SIZE CRC32\n");
     return 1;

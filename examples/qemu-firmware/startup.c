@@ -8,12 +8,12 @@ int main(void);
 
 /* ---- CMSDK APB UART0 (QEMU: -serial) ---------------------------------------------------- */
 #define UART0_BASE 0x40004000u
-#define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
-#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04)) /* bit0 TX full, bit1 RX full */
-#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))  /* bit0 TX on, bit1 RX on */
-#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10))
+#define UART_DATA (*(volatile uint32_t*)(UART0_BASE + 0x00))
+#define UART_STATE (*(volatile uint32_t*)(UART0_BASE + 0x04)) /* bit0 TX full, bit1 RX full */
+#define UART_CTRL (*(volatile uint32_t*)(UART0_BASE + 0x08))  /* bit0 TX on, bit1 RX on */
+#define UART_BAUDDIV (*(volatile uint32_t*)(UART0_BASE + 0x10))
 
-void uart_write(const char *bytes, size_t n) {
+void uart_write(const char* bytes, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     while (UART_STATE & 1u) {
     }
@@ -27,45 +27,51 @@ int uart_read_byte(void) {
 }
 
 /* ---- SysTick: a millisecond counter (25 MHz system clock) -------------------------------- */
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR (*(volatile uint32_t*)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t*)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t*)0xE000E018u)
 
 static volatile uint32_t millis;
 
-static void systick_handler(void) { ++millis; }
+static void systick_handler(void) {
+  ++millis;
+}
 
-uint32_t board_millis(void) { return millis; }
+uint32_t board_millis(void) {
+  return millis;
+}
 
 /* ---- Semihosting (BKPT 0xAB) -------------------------------------------------------------- */
-static int semihost(int op, void *arg) {
+static int semihost(int op, void* arg) {
   register int r0 __asm__("r0") = op;
-  register void *r1 __asm__("r1") = arg;
+  register void* r1 __asm__("r1") = arg;
   __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
   return r0;
 }
 
-int host_cmdline(char *buf, int size) {
+int host_cmdline(char* buf, int size) {
   struct {
-    char *buf;
+    char* buf;
     int size;
   } block = {buf, size};
   return semihost(0x15 /* SYS_GET_CMDLINE */, &block) == 0 ? block.size : -1;
 }
 
-void host_print(const char *text) { semihost(0x04 /* SYS_WRITE0 */, (void *)text); }
+void host_print(const char* text) {
+  semihost(0x04 /* SYS_WRITE0 */, (void*)text);
+}
 
 void host_exit(int success) {
   /* ADP_Stopped_ApplicationExit: QEMU exits 0; ADP_Stopped_RunTimeErrorUnknown: exits 1. */
-  semihost(0x18 /* SYS_EXIT */, (void *)(uintptr_t)(success ? 0x20026u : 0x20023u));
+  semihost(0x18 /* SYS_EXIT */, (void*)(uintptr_t)(success ? 0x20026u : 0x20023u));
   for (;;) {
   }
 }
 
 /* ---- Reset ---------------------------------------------------------------------------------- */
 void reset_handler(void) {
-  memcpy(&__data_start, &__data_load, (size_t)((char *)&__data_end - (char *)&__data_start));
-  memset(&__bss_start, 0, (size_t)((char *)&__bss_end - (char *)&__bss_start));
+  memcpy(&__data_start, &__data_load, (size_t)((char*)&__data_end - (char*)&__data_start));
+  memset(&__bss_start, 0, (size_t)((char*)&__bss_end - (char*)&__bss_start));
   UART_BAUDDIV = 16; /* QEMU's CMSDK UART stays off below 16; the rate itself is not emulated */
   UART_CTRL = 3u;    /* TX and RX on */
   SYST_RVR = 25000u - 1u;
@@ -80,5 +86,19 @@ static void hang(void) {
 }
 
 __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
-    (void (*)(void))(&__stack_top), reset_handler, hang, hang, hang, hang, 0, 0, 0, 0, 0,
-    hang, hang, 0, hang, systick_handler};
+    (void (*)(void))(&__stack_top),
+    reset_handler,
+    hang,
+    hang,
+    hang,
+    hang,
+    0,
+    0,
+    0,
+    0,
+    0,
+    hang,
+    hang,
+    0,
+    hang,
+    systick_handler};
