@@ -8,9 +8,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -74,14 +76,23 @@ class device final : public endpoint {
                                  ": must be 1 or 2");
     }
     fd_ = open_device(true);
-    // The host asks for RTS/CTS with AT+IFC=2,2: the device's lines then stop the talker.
+    // The module's line settings as the host changes them: AT+IFC=2,2 asks for RTS/CTS,
+    // AT+ICF for another frame; data mode raises DCD (AT&C1, the module's default).
     bus.subscribe([this, alive = std::weak_ptr<bool>(alive_)](const events::event& e) {
-      if (alive.expired() || e.what != events::kind::state || e.module != module_id_ ||
-          e.source != "flow_control") {
-        return;
+      if (alive.expired() || e.what != events::kind::state || e.module != module_id_) return;
+      if (e.source == "flow_control") {
+        rtscts_ = e.data == "rts/cts";
+        apply_line();
+      } else if (e.source == "uart" && e.data.substr(0, 6) == "frame ") {
+        // Published before the OK is written: the new frame applies after it has gone.
+        const std::string frame(e.data.substr(6));
+        boost::asio::post(io_, [this, frame, alive = std::weak_ptr<bool>(alive_)] {
+          if (!alive.expired()) set_frame(frame);
+        });
+      } else if (e.source == "uart" && (e.data == "data" || e.data == "command")) {
+        dcd_ = e.data == "data";
+        apply_dcd();
       }
-      rtscts_ = e.data == "rts/cts";
-      apply_line();
     });
   }
 
@@ -104,6 +115,7 @@ class device final : public endpoint {
           std::to_string(opts_.data_bits) + opts_.parity + std::to_string(opts_.stop_bits);
       d["baud"] = line_baud();
       d["flow_control"] = rtscts_ ? "rts/cts" : "none";
+      d["dcd"] = dcd_;
     }
     return d;
   }
@@ -154,11 +166,35 @@ class device final : public endpoint {
     ::ioctl(fd, TIOCEXCL);
     fd_ = fd;
     apply_line();
-    // Tell the host the "module" is there: DTR and RTS up, as an adapter with its lines wired
-    // to the MCU's DSR/DCD and CTS expects (a pty has no such lines and refuses quietly).
-    int lines = TIOCM_DTR | TIOCM_RTS;
-    ::ioctl(fd, TIOCMBIS, &lines);
+    // RTS up: the module takes bytes (the kernel drives it itself under RTS/CTS). The
+    // adapter's DTR is the module's DCD (docs/attach.md); a pty has no modem lines and
+    // refuses quietly.
+    int rts = TIOCM_RTS;
+    ::ioctl(fd, TIOCMBIS, &rts);
+    apply_dcd();
     return fd;
+  }
+
+  // AT&C1: DCD on while the module is in data mode, off in command mode, on the adapter's DTR
+  // output, which the wiring takes to the MCU's DCD input.
+  void apply_dcd() {
+    if (fd_ < 0 || opts_.type != endpoint_options::kind::device) return;
+    int dtr = TIOCM_DTR;
+    ::ioctl(fd_, dcd_ ? TIOCMBIS : TIOCMBIC, &dtr);
+  }
+
+  // AT+ICF=<format>,<parity> (3GPP TS 27.007): formats 1-6 are 8/2, 8/P/1, 8/1, 7/2, 7/P/1,
+  // 7/1 (data bits / parity / stop bits); parity 0-3 is odd, even, mark, space.
+  void set_frame(const std::string& frame) {
+    const auto comma = frame.find(',');
+    if (comma == std::string::npos) return;
+    const int format = std::atoi(frame.c_str());
+    const int parity = std::atoi(frame.c_str() + comma + 1);
+    if (format < 1 || format > 6 || parity < 0 || parity > 3) return;
+    opts_.data_bits = format <= 3 ? 8 : 7;
+    opts_.stop_bits = format == 1 || format == 4 ? 2 : 1;
+    opts_.parity = format == 2 || format == 5 ? "OEMS"[parity] : 'N';
+    apply_line();
   }
 
   // Raw mode, and for a device the speed and frame of the flags and AT+IPR, RTS/CTS per AT+IFC.
@@ -171,13 +207,14 @@ class device final : public endpoint {
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     if (opts_.type == endpoint_options::kind::device) {
-      t.c_cflag &= ~(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
+      t.c_cflag &= ~(CSIZE | PARENB | PARODD | CMSPAR | CSTOPB | CRTSCTS);
       t.c_cflag |= opts_.data_bits == 5   ? CS5
                    : opts_.data_bits == 6 ? CS6
                    : opts_.data_bits == 7 ? CS7
                                           : CS8;
       if (opts_.parity != 'N') t.c_cflag |= PARENB;
-      if (opts_.parity == 'O') t.c_cflag |= PARODD;
+      if (opts_.parity == 'O' || opts_.parity == 'M') t.c_cflag |= PARODD;
+      if (opts_.parity == 'M' || opts_.parity == 'S') t.c_cflag |= CMSPAR;
       if (opts_.stop_bits == 2) t.c_cflag |= CSTOPB;
       if (rtscts_) t.c_cflag |= CRTSCTS;
       ::cfsetispeed(&t, speed_of(line_baud()));
@@ -218,6 +255,7 @@ class device final : public endpoint {
   boost::asio::steady_timer timer_;
   int fd_ = -1;
   bool rtscts_ = false;
+  bool dcd_ = false;  // the module is in data mode
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ import serial
 from attach_support import ChapterFour, PyserialHost, SocatPair, endpoint, wait_for_stderr
 from ftp_support import OK, crlf
 from harness import TIMEOUT, _finish, quecsim_binary, run_quecsim
+from quecsim.control import Control
 
 
 class Device(ChapterFour):
@@ -52,7 +53,7 @@ class Device(ChapterFour):
         sim = self.start_ftp("--device", self.cable.a, echo_off=False, transcript=True)
         self.assertEqual(endpoint(sim), {"kind": "device", "path": self.cable.a, "open": True,
                                          "format": "8N1", "baud": 115200,
-                                         "flow_control": "none"})
+                                         "flow_control": "none", "dcd": False})
         self.assertIsNone(sim.ready["pty"])
         sim.open_url(self.cable.b)
         sim.echo_off()
@@ -79,6 +80,41 @@ class Device(ChapterFour):
         sim.command(b"AT+IPR=9600", b"AT+IPR=9600\r\r\nOK\r\n")
         self.await_line(lambda t: t[5] == termios.B9600)
         sim.command(b"AT", b"AT\r\r\nOK\r\n")
+
+    def control(self):
+        folder = tempfile.mkdtemp(prefix="quecsim-ctl-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        return os.path.join(folder, "ctl")
+
+    def test_at_icf_sets_the_frame_after_its_ok(self):
+        path = self.control()
+        sim = self.start("--device", self.cable.a, "--control", path, "--no-power-up-lines")
+        sim.open_url(self.cable.b)
+        with Control(path) as ctl:
+            for command, frame, two_stop in [(b"AT+ICF=1", "8N2", True),
+                                             (b"AT+ICF=2,1", "8E1", False),
+                                             (b"AT+ICF=4", "7N2", True),
+                                             (b"AT+ICF=5,0", "7O1", False),
+                                             (b"AT+ICF=3", "8N1", False)]:
+                with self.subTest(command=command):
+                    sim.command(command, command + b"\r\r\nOK\r\n")
+                    self.await_line(lambda t: bool(t[2] & termios.CSTOPB) == two_stop)
+                    self.assertEqual(ctl.state()["endpoint"]["format"], frame)
+
+    def test_dcd_is_on_in_data_mode(self):
+        path = self.control()
+        sim = self.start_ftp("--device", self.cable.a, "--control", path, echo_off=False)
+        sim.open_url(self.cable.b)
+        sim.echo_off()
+        self.open_service(sim)
+        with Control(path) as ctl:
+            self.assertFalse(ctl.state()["endpoint"]["dcd"])
+            sim.command(b'AT+QFTPPUT="dcd.bin",10,200', OK)
+            sim.expect(crlf(b"CONNECT"))
+            self.assertTrue(ctl.state()["endpoint"]["dcd"])
+            sim.send(b"0123456789")
+            sim.expect(crlf(b"+QFTPPUT:10"))
+            self.assertFalse(ctl.state()["endpoint"]["dcd"])
 
     def test_a_hangup_is_the_host_closing_and_the_device_is_opened_again(self):
         sim = self.start("--device", self.cable.a, "--no-power-up-lines")
