@@ -96,6 +96,27 @@ fleet::fleet(boost::asio::io_context& io, const clock& clk,
   }
 }
 
+serial::endpoint_options module_endpoint(serial::endpoint_options e, int n) {
+  using kind = serial::endpoint_options::kind;
+  if ((e.type == kind::tcp_listen || e.type == kind::tcp_connect) && e.port != 0) {
+    const int port = e.port + n;
+    if (port > 65535) {
+      throw fleet_usage_error(std::string(serial::flag_name(e.type)) + " " + e.address + ":" +
+                              std::to_string(e.port) + ": module " + std::to_string(n) +
+                              " would need port " + std::to_string(port) + ", past 65535");
+    }
+    e.port = static_cast<std::uint16_t>(port);
+  }
+  if (e.type == kind::device || e.type == kind::attach_pty) {
+    if (e.path.find("{n}") == std::string::npos) {
+      throw fleet_usage_error(std::string(serial::flag_name(e.type)) + " " + e.path +
+                              ": with --modules each module needs its own; put {n} in the path");
+    }
+    e.path = expand(e.path, n);
+  }
+  return e;
+}
+
 fleet::~fleet() {
   // The stations go first: they use the server and the transcript.
   stations_.clear();
@@ -106,12 +127,13 @@ nlohmann::json fleet::ready_json() const {
   for (std::size_t i = 0; i < stations_.size(); ++i) {
     const auto& s = *stations_[i];
     list.push_back({{"module", i},
-                    {"pty", s.pty_path()},
+                    {"pty", s.pty_path().empty() ? nlohmann::json() : nlohmann::json(s.pty_path())},
                     {"link", s.link().empty() ? nlohmann::json() : nlohmann::json(s.link())},
                     {"control", s.control_path().empty() ? nlohmann::json()
                                                          : nlohmann::json(s.control_path())},
                     {"model", s.model()},
-                    {"state_dir", s.state_dir().lexically_normal().string()}});
+                    {"state_dir", s.state_dir().lexically_normal().string()},
+                    {"endpoint", s.endpoint_json()}});
   }
   return {{"pid", ::getpid()},
           {"ftp", server_ ? nlohmann::json{{"address", "127.0.0.1"},
@@ -124,7 +146,7 @@ nlohmann::json fleet::ready_json() const {
 void fleet::describe(std::ostream& out) const {
   for (std::size_t i = 0; i < stations_.size(); ++i) {
     const auto& s = *stations_[i];
-    out << "quecsim: module " << i << ": " << s.model() << " on " << s.pty_path();
+    out << "quecsim: module " << i << ": " << s.model() << " on " << s.uart_name();
     if (!s.link().empty()) out << " (link " << s.link() << ")";
     if (!s.control_path().empty()) out << "; control socket " << s.control_path();
     out << '\n';

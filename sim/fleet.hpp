@@ -38,6 +38,10 @@ void check_fleet(int modules, const std::string& link, const std::string& contro
 /// The loopback address module `n` of a fleet connects from: 127.1.<n / 256>.<n % 256>.
 std::string module_address(int n);
 
+/// Module `n`'s endpoint of a fleet: a fixed TCP port P becomes P + n (port 0 stays 0: each
+/// its own), a device or foreign pty path takes {n}. Throws fleet_usage_error.
+serial::endpoint_options module_endpoint(serial::endpoint_options e, int n);
+
 /// Several stations on one io_context and one clock, sharing one embedded FTP server (when
 /// there is one) and one transcript (unless each has its own file).
 class fleet {

@@ -66,7 +66,29 @@ struct cli_options {
   std::optional<std::uint64_t> seed;
   std::string state_dir;  // empty: beside the FTP root
   int modules = 1;
+  // Where the host meets the UART instead of quecsim's own pty.
+  std::string device;
+  std::string attach_pty;
+  std::string tcp_listen;
+  std::string tcp_connect;
+  unsigned data_bits = 8;
+  char parity = 'N';
+  unsigned stop_bits = 1;
 };
+
+// The endpoint the flags name (quecsim's own pty without one). Throws std::invalid_argument.
+quecsim::serial::endpoint_options endpoint_options(const cli_options& o) {
+  quecsim::serial::endpoint_options e;
+  using kind = quecsim::serial::endpoint_options::kind;
+  if (!o.tcp_listen.empty()) e = quecsim::serial::parse_tcp_listen(o.tcp_listen);
+  if (!o.tcp_connect.empty()) e = quecsim::serial::parse_tcp_connect(o.tcp_connect);
+  if (!o.device.empty()) e.type = kind::device, e.path = o.device;
+  if (!o.attach_pty.empty()) e.type = kind::attach_pty, e.path = o.attach_pty;
+  e.data_bits = o.data_bits;
+  e.parity = o.parity;
+  e.stop_bits = o.stop_bits;
+  return e;
+}
 
 // Scenario settings fill in what the command line left at its default: the command line wins.
 void apply_scenario_settings(const std::vector<quecsim::fault::scenario>& scenarios,
@@ -143,6 +165,7 @@ quecsim::station::station_options station_options(const cli_options& o, std::uin
   so.bandwidth = o.bandwidth;
   so.seed = seed;
   so.state_dir = o.state_dir;
+  so.endpoint = endpoint_options(o);
   return so;
 }
 
@@ -202,6 +225,7 @@ int run_fleet(const CLI::App& app, cli_options o, std::vector<quecsim::fault::sc
                        ? quecsim::sim::expand(state_base, i)
                        : (std::filesystem::path(state_base) / std::to_string(i)).string();
     so.source_address = quecsim::sim::module_address(i);
+    so.endpoint = quecsim::sim::module_endpoint(so.endpoint, i);
     modules.push_back(std::move(so));
   }
   // One clock for all: a scenario's time scale is the process's.
@@ -345,6 +369,33 @@ int run(int argc, char** argv) {
                  "Run N modules in this process on one event loop, sharing the embedded FTP "
                  "server; --link, --control and --transcript then take {n}, the module's number")
       ->check(CLI::Range(1, quecsim::sim::most_modules));
+  // Instead of the pty: the ways firmware meets the module (docs/attach.md).
+  auto* device =
+      app.add_option("--device", o.device,
+                     "Serve an existing serial device PATH (a USB-UART adapter wired to an MCU) "
+                     "instead of a pty: line from --baud/--data-bits/--parity/--stop-bits, "
+                     "following AT+IPR and AT+IFC");
+  auto* attach = app.add_option("--attach-pty", o.attach_pty,
+                                "Serve a pty PATH someone else created (an emulator's UART, "
+                                "e.g. Zephyr native_sim's) instead of a pty of quecsim's own");
+  auto* listen = app.add_option("--tcp-listen", o.tcp_listen,
+                                "Serve the UART on TCP [ADDR:]PORT (ADDR default 127.0.0.1; "
+                                "PORT 0: any, told in the ready line), one host at a time");
+  auto* connect = app.add_option("--tcp-connect", o.tcp_connect,
+                                 "Serve the UART as a TCP client of HOST:PORT (e.g. Renode's "
+                                 "server-socket terminal), connecting again after a drop");
+  device->excludes(attach)->excludes(listen)->excludes(connect);
+  attach->excludes(listen)->excludes(connect);
+  listen->excludes(connect);
+  app.add_option("--data-bits", o.data_bits, "--device: data bits, 5 to 8 (default 8)")
+      ->check(CLI::Range(5U, 8U))
+      ->needs(device);
+  app.add_option("--parity", o.parity, "--device: parity N, E or O (default N)")
+      ->check(CLI::IsMember({'N', 'E', 'O'}))
+      ->needs(device);
+  app.add_option("--stop-bits", o.stop_bits, "--device: stop bits, 1 or 2 (default 1)")
+      ->check(CLI::IsMember({1U, 2U}))
+      ->needs(device);
   try {
     quecsim::cli::refuse_unknown_flags(app, argc, argv);
     app.parse(argc, argv);
@@ -364,6 +415,9 @@ int run(int argc, char** argv) {
   try {
     for (const auto& s : scenarios) quecsim::fault::check_targets(s, o.modules);
     if (o.modules > 1) quecsim::sim::check_fleet(o.modules, o.link, o.control);
+    // A bad endpoint value is a usage error before anything starts, for every module.
+    const auto endpoint = endpoint_options(o);
+    if (o.modules > 1) quecsim::sim::module_endpoint(endpoint, o.modules - 1);
     if (o.modules > 1 && o.exit_on_close) {
       throw quecsim::sim::fleet_usage_error(
           "--exit-on-close: one module's host closing its pty does not end a fleet of "
@@ -406,7 +460,7 @@ int run(int argc, char** argv) {
     if (o.ready_json) {
       std::cout << station->ready_json().dump() << std::endl;
     } else {
-      std::cout << "quecsim: " << station->model() << " on " << station->pty_path();
+      std::cout << "quecsim: " << station->model() << " on " << station->uart_name();
       if (!o.link.empty()) std::cout << " (link " << o.link << ")";
       if (!station->control_path().empty()) {
         std::cout << "; control socket " << station->control_path();

@@ -81,7 +81,10 @@ class Module:
     ftp_root:  the folder the embedded FTP server serves (a pathlib.Path).
     state_dir: the module's storage (ufs/, ram/, sd/Picture/).
     transcript: the JSON Lines transcript; control_path: the control socket; ready: the ready
-    line as a dict; pty: the pty's path; argv: the command line.
+    line as a dict; pty: the pty's path; argv: the command line. With "--tcp-listen", "0" among
+    the args `port` is pyserial's socket:// to the module instead (pty None); with another
+    endpoint (docs/attach.md) `port` is None and the test attaches its host itself. endpoint:
+    the ready line's "endpoint".
     """
 
     def __init__(self, binary, workdir, args=(), scenarios=(), model=None, time_scale=None,
@@ -124,7 +127,14 @@ class Module:
         try:
             self.ready = self._read_ready()
             self.pty = self.ready["pty"]
-            self.port = _Port(self.pty, 115200, timeout=timeout, write_timeout=timeout)
+            self.endpoint = self.ready.get("endpoint") or {"kind": "pty", "path": self.pty}
+            if self.pty is not None:
+                self.port = _Port(self.pty, 115200, timeout=timeout, write_timeout=timeout)
+            elif self.endpoint["kind"] == "tcp-listen":
+                # With "--tcp-listen", "0": pyserial's socket:// to the module's port.
+                self.port = serial.serial_for_url(
+                    "socket://127.0.0.1:%d" % self.endpoint["port"], timeout=timeout,
+                    write_timeout=timeout)
         except BaseException:
             self.kill()
             raise

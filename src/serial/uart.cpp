@@ -83,6 +83,7 @@ void uart::on_readable(const boost::system::error_code& ec) {
   if (got < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
     return do_read();
   }
+  if (got <= 0 && on_end_) return on_end_();
   if (got <= 0) return retry_read();
   const auto n = static_cast<std::size_t>(got);
   const std::string_view bytes(buffer, n);

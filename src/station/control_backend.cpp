@@ -51,6 +51,7 @@ json control_backend::handle(const json& request) {
   if (op == "state") {
     auto s = state();
     if (fault_state) s.update(fault_state());
+    if (endpoint_state) s["endpoint"] = endpoint_state();
     return s;
   }
   if (op == "apply" || op == "load" || op == "unload") {

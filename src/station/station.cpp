@@ -19,6 +19,7 @@
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
 #include "quecsim/serial/close_watch.hpp"
+#include "quecsim/serial/endpoint.hpp"
 #include "quecsim/serial/open_watch.hpp"
 #include "quecsim/serial/pty.hpp"
 #include "quecsim/serial/uart.hpp"
@@ -180,8 +181,24 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   }
   state_dir_ = resolve_state_dir();
 
-  pty_ = std::make_unique<serial::pty>();
-  if (!opts_.link.empty()) pty_->make_link(opts_.link);
+  const bool own_pty = opts_.endpoint.type == serial::endpoint_options::kind::pty;
+  if (!own_pty && !opts_.link.empty()) {
+    throw station_usage_error("--link names quecsim's own pty, which " +
+                              std::string(serial::flag_name(opts_.endpoint.type)) +
+                              " replaces; give --control for the control socket");
+  }
+  if (own_pty) {
+    pty_ = std::make_unique<serial::pty>();
+    if (!opts_.link.empty()) pty_->make_link(opts_.link);
+  } else {
+    // Opened first, so a device that is missing or busy, or a port taken, stops the start
+    // before anything else is made.
+    try {
+      endpoint_ = serial::endpoint::make(io, bus_, id_, opts_.baud, opts_.endpoint);
+    } catch (const serial::endpoint_usage_error& e) {
+      throw station_usage_error(e.what());
+    }
+  }
 
   quecsim::module::options mo;
   mo.id = id_;
@@ -255,8 +272,13 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     control_ = std::make_unique<control::server>(io, control_path_, bus_, *control_backend_, &clk);
   }
 
-  port_ = std::make_unique<serial::uart>(io, pty_->master(), bus_, id_, opts_.baud);
-  module_->attach(*port_);
+  serial::host_port* host = endpoint_.get();
+  if (own_pty) {
+    port_ = std::make_unique<serial::uart>(io, pty_->master(), bus_, id_, opts_.baud);
+    host = port_.get();
+  }
+  module_->attach(*host);
+  if (control_backend_) control_backend_->endpoint_state = [this] { return endpoint_json(); };
 
   // The injector exists only when there is something to inject (a scenario, or a control
   // socket that may bring one): without it nothing listens for faults at all.
@@ -265,7 +287,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     seams.module = module_.get();
     seams.network = net_.get();
     seams.ftp = ftp_.get();
-    seams.port = port_.get();
+    seams.port = host;
     seams.server = server_;
     seams.files = files_.get();
     seams.server_client = opts_.source_address;
@@ -299,17 +321,27 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   // at the first open (closing and reopening does not power-cycle it), deaf for the boot
   // delay. Bytes from the host prove an open too, whichever of the two events comes first.
   host_seen_ = opts_.power_up_at_start;
-  port_->start([this](std::string_view bytes) {
+  auto from_host = [this](std::string_view bytes) {
     host_opened(true);
     module_->receive(bytes);
-  });
+  };
+  if (endpoint_) {
+    // A connection made, a device opened: the host opened its port. Its end: the host closed.
+    serial::endpoint::callbacks cb;
+    cb.on_bytes = from_host;
+    if (!opts_.power_up_at_start) cb.on_attached = [this] { host_opened(false); };
+    cb.on_detached = opts_.on_host_closed;
+    endpoint_->start(std::move(cb));
+  } else {
+    port_->start(from_host);
+  }
   if (!opts_.realistic_boot) {
     module_->power_on_answering();
     if (opts_.power_up_at_start) module_->release_power_up_lines(module_->boot_delay());
   } else if (opts_.power_up_at_start) {
     module_->power_on();
   }
-  if (!opts_.power_up_at_start) {
+  if (!opts_.power_up_at_start && own_pty) {
     try {
       first_open_ =
           std::make_unique<serial::open_watch>(io, pty_->path(), [this] { host_opened(false); });
@@ -319,7 +351,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
       host_opened(false);
     }
   }
-  if (opts_.on_host_closed) {
+  if (opts_.on_host_closed && own_pty) {
     // Where inotify is refused the close cannot be seen: refuse to start (a system error,
     // exit 1) rather than run a one-shot run that would never end.
     last_close_ = std::make_unique<serial::close_watch>(io, *pty_, opts_.on_host_closed);
@@ -345,7 +377,17 @@ void station::host_opened(bool spoke) {
 }
 
 const std::string& station::pty_path() const {
-  return pty_->path();
+  static const std::string none;
+  return pty_ ? pty_->path() : none;
+}
+
+std::string station::uart_name() const {
+  return endpoint_ ? endpoint_->name() : pty_->path();
+}
+
+nlohmann::json station::endpoint_json() const {
+  if (endpoint_) return endpoint_->describe();
+  return {{"kind", "pty"}, {"path", pty_->path()}};
 }
 
 std::optional<boost::asio::ip::tcp::endpoint> station::ftp_endpoint() const {
@@ -401,7 +443,7 @@ std::string station::describe(const fault::verdict& v) {
 
 nlohmann::json station::ready_json() const {
   return nlohmann::json{
-      {"pty", pty_->path()},
+      {"pty", pty_ ? nlohmann::json(pty_->path()) : nlohmann::json()},
       {"link", opts_.link.empty() ? nlohmann::json() : nlohmann::json(opts_.link)},
       {"pid", ::getpid()},
       {"control", control_ ? nlohmann::json(control_path_) : nlohmann::json()},
@@ -410,7 +452,8 @@ nlohmann::json station::ready_json() const {
                                        {"port", server_->endpoint().port()},
                                        {"root", server_->cfg().root.string()}}
                       : nlohmann::json()},
-      {"state_dir", state_dir_.lexically_normal().string()}};
+      {"state_dir", state_dir_.lexically_normal().string()},
+      {"endpoint", endpoint_json()}};
 }
 
 }  // namespace quecsim::station

@@ -77,6 +77,20 @@ class PluginReports(unittest.TestCase):
         with open(transcript, encoding="latin-1") as f:
             self.assertIn('"data":"AT+CSQ\\r"', f.read())
 
+    def test_a_module_on_tcp_gives_a_socket_url_port(self):
+        run = self.run_pytest("""
+            import pytest
+
+            @pytest.mark.quecsim("--tcp-listen", "0", power_up_lines=False)
+            def test_over_tcp(quecsim):
+                assert quecsim.pty is None
+                assert quecsim.endpoint["kind"] == "tcp-listen"
+                quecsim.port.write(b"AT\\r")
+                assert quecsim.port.read_until(b"OK\\r\\n") == b"AT\\r\\r\\nOK\\r\\n"
+            """)
+        self.assertEqual(run.result.returncode, 0, run.output)
+        self.assertIn("1 passed", run.output)
+
     def test_a_scenario_whose_expectations_fail_fails_the_test_with_quecsims_message(self):
         run = self.run_pytest("""
             import json

@@ -27,6 +27,10 @@ class uart final : public serial::host_port {
 
   /// Starts reading; every received chunk goes to `on_bytes`.
   void start(receiver on_bytes);
+  /// Makes the end of the descriptor's input (end of file, or a read error: a socket's peer
+  /// gone, a device unplugged) final: `on_end` runs once and the uart reads no more. Unset, a
+  /// pty's hangup is transient and reading is retried.
+  void on_end(std::function<void()> on_end) { on_end_ = std::move(on_end); }
 
   void write(std::string_view bytes) override;
   std::size_t queued() const override { return out_.size() - out_pos_ + in_flight_.size(); }
@@ -50,6 +54,7 @@ class uart final : public serial::host_port {
   int module_id_;
   unsigned baud_;
   receiver on_bytes_;
+  std::function<void()> on_end_;
 
   // No read buffer of its own: a module waits for readability and then reads into a buffer
   // shared by the thread, so an idle module costs no buffer (see uart.cpp).

@@ -30,6 +30,8 @@ class control_backend final : public control::backend {
   fault_hook faults;
   /// Fields the fault injector adds to `state` (loaded scenarios, faults fired).
   std::function<nlohmann::json()> fault_state;
+  /// Where the host meets the UART, the state's "endpoint" (serial::endpoint::describe).
+  std::function<nlohmann::json()> endpoint_state;
 
  private:
   void count(const events::event& e);

@@ -17,6 +17,7 @@
 #include "quecsim/fault/injector.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/ftpd/config.hpp"
+#include "quecsim/serial/endpoint.hpp"
 
 namespace quecsim {
 class transcript;
@@ -26,6 +27,7 @@ class pty;
 class uart;
 class open_watch;
 class close_watch;
+class endpoint;
 }  // namespace quecsim::serial
 namespace quecsim::module {
 class module;
@@ -103,6 +105,10 @@ struct station_options {
   /// Runs on the io_context once a host has opened the pty and then closed every descriptor
   /// it opened (--exit-on-close); unset: closing the pty is nothing special.
   std::function<void()> on_host_closed;
+  /// Where the host meets the UART: quecsim's own pty (the default), or --device,
+  /// --attach-pty, --tcp-listen, --tcp-connect. With an endpoint a host closing the port is the
+  /// connection closing or the line hanging up.
+  serial::endpoint_options endpoint;
 };
 
 /// One simulated module with everything around it: the pty (and its link), the module and
@@ -130,8 +136,13 @@ class station {
   static ftpd::config server_config(const station_options& opts,
                                     const std::vector<fault::scenario>& scenarios);
 
-  /// The pty's slave path the host opens (/dev/pts/N).
+  /// The pty's slave path the host opens (/dev/pts/N); empty with another endpoint.
   const std::string& pty_path() const;
+  /// Where the host meets the UART, in words: the pty's path, or the endpoint's name.
+  std::string uart_name() const;
+  /// The endpoint's description ({"kind": "pty", "path"} for the pty): the ready line's and
+  /// the control socket's "endpoint".
+  nlohmann::json endpoint_json() const;
   /// The --link symlink, or empty.
   const std::string& link() const { return opts_.link; }
   /// The control socket's path, or empty when there is none.
@@ -166,7 +177,7 @@ class station {
   static std::string describe(const fault::verdict& v);
 
   /// The ready line's object: pty, link, pid, control, model, ftp {address, port, root},
-  /// state_dir (null where there is none).
+  /// state_dir, endpoint (null where there is none).
   nlohmann::json ready_json() const;
 
  private:
@@ -194,6 +205,7 @@ class station {
   std::unique_ptr<control_backend> control_backend_;
   std::unique_ptr<control::server> control_;
   std::unique_ptr<serial::uart> port_;
+  std::unique_ptr<serial::endpoint> endpoint_;  // instead of the pty and port_
   std::unique_ptr<fault::injector> faults_;
   std::unique_ptr<serial::open_watch> first_open_;
   std::unique_ptr<serial::close_watch> last_close_;
