@@ -14,26 +14,6 @@ constexpr std::size_t uart_high_water = std::size_t{64} * 1024;
 
 }  // namespace
 
-std::string_view state_name(service_state s) {
-  switch (s) {
-    case service_state::idle:
-      return "IDLE";
-    case service_state::opening:
-      return "OPENING";
-    case service_state::opened:
-      return "OPENED";
-    case service_state::working:
-      return "WORKING";
-    case service_state::transfer:
-      return "TRANSFER";
-    case service_state::closing:
-      return "CLOSING";
-    case service_state::closed:
-      return "CLOSED";
-  }
-  return "IDLE";
-}
-
 // ---- data mode: upload ----------------------------------------------------------------------
 
 /// AT+QFTPPUT through /COM/: takes exactly <fileSz> bytes from the UART (or fewer, at <time>

@@ -30,9 +30,19 @@ constexpr int illegal_input = -10;
 }  // namespace
 
 void service::add_commands() {
-  auto& t = module_.commands();
-  auto alive = std::weak_ptr<bool>(alive_);
+  add_open_close();
+  add_transfers();
+  add_path();
+  add_credentials();
+  add_cfg();
+  add_stat_len();
+  add_rename();
+  add_one_name_commands();
+}
 
+// AT+QFTPOPEN and AT+QFTPCLOSE.
+void service::add_open_close() {
+  auto& t = module_.commands();
   {
     at::command_spec s;
     s.name = "+QFTPOPEN";
@@ -72,6 +82,11 @@ void service::add_commands() {
     };
     t.add(std::move(s));
   }
+}
+
+// AT+QFTPPUT and AT+QFTPGET.
+void service::add_transfers() {
+  auto& t = module_.commands();
   {
     at::command_spec s;
     s.name = "+QFTPPUT";
@@ -109,34 +124,42 @@ void service::add_commands() {
     };
     t.add(std::move(s));
   }
-  {
-    at::command_spec s;
-    s.name = "+QFTPPATH";
-    s.params = {param::string(100)};
-    s.test = at::reply({"+QFTPPATH: \"PATH NAME\""});
-    // The manual's read row puts OK before the information: reproduced as written.
-    s.read = [this](const inv_ptr& inv) {
-      inv->after_final("+QFTPPATH:" + in_quotes(path_));
-      inv->ok();
-    };
-    s.write = [this, alive](const inv_ptr& inv) {
-      const std::string path = inv->args()[0].text;
-      if (!begin_session_command(inv, "PATH")) return;
-      if (trimmed(path).empty()) {
-        // "" is the login folder: nothing to ask the server.
-        path_.clear();
-        return finish_operation("PATH", {});
-      }
-      client_->cwd(trimmed(path), [this, alive, path](ftp::result r) {
-        if (alive.expired()) return;
-        if (r.code == 0) path_ = path;
-        finish_operation("PATH", {r.code, 0});
-      });
-    };
-    t.add(std::move(s));
-  }
-  auto credential = [this](const std::string& name, const std::string& label,
-                           std::string service::*field) {
+}
+
+// AT+QFTPPATH: CWD, remembered only when the server took it.
+void service::add_path() {
+  auto& t = module_.commands();
+  auto alive = std::weak_ptr<bool>(alive_);
+  at::command_spec s;
+  s.name = "+QFTPPATH";
+  s.params = {param::string(100)};
+  s.test = at::reply({"+QFTPPATH: \"PATH NAME\""});
+  // The manual's read row puts OK before the information: reproduced as written.
+  s.read = [this](const inv_ptr& inv) {
+    inv->after_final("+QFTPPATH:" + in_quotes(path_));
+    inv->ok();
+  };
+  s.write = [this, alive](const inv_ptr& inv) {
+    const std::string path = inv->args()[0].text;
+    if (!begin_session_command(inv, "PATH")) return;
+    if (trimmed(path).empty()) {
+      // "" is the login folder: nothing to ask the server.
+      path_.clear();
+      return finish_operation("PATH", {});
+    }
+    client_->cwd(trimmed(path), [this, alive, path](ftp::result r) {
+      if (alive.expired()) return;
+      if (r.code == 0) path_ = path;
+      finish_operation("PATH", {r.code, 0});
+    });
+  };
+  t.add(std::move(s));
+}
+
+// AT+QFTPUSER and AT+QFTPPASS: the account the next AT+QFTPOPEN logs in as.
+void service::add_credentials() {
+  const auto credential = [this](const std::string& name, const std::string& label,
+                                 std::string service::*field) {
     at::command_spec s;
     s.name = "+QFTP" + name;
     s.params = {param::string(30)};
@@ -155,73 +178,88 @@ void service::add_commands() {
   };
   credential("USER", "USER NAME", &service::user_);
   credential("PASS", "PASSWORD", &service::password_);
-  {
-    at::command_spec s;
-    s.name = "+QFTPCFG";
-    s.params = {param::integer(1, 6), param::either(100, true)};
-    // The manual's test row says (1-3) though type 4 exists: reproduced as written.
-    s.test = at::reply({"+QFTPCFG: (1-3)"});
-    s.write = [this](const inv_ptr& inv) {
-      const auto& a = inv->args();
-      const int type = static_cast<int>(a[0].number);
-      const at::value v = a[1];
-      // Types 5 and 6 exist only in firmware whose profile says so.
-      if (type > module_.config().model.ftp_cfg_types) return inv->error(cme::incorrect_parameters);
-      inv->ok();
-      std::string line;
-      if (state_ == service_state::working || state_ == service_state::transfer) {
-        line = std::to_string(error::busy);
-      } else if (v.omitted()) {
-        // <value> left out: the command reads the parameter instead.
-        switch (type) {
-          case 1:
-            line = passive_ ? "1" : "0";
-            break;
-          case 2:
-            line = binary_ ? "0" : "1";
-            break;
-          case 3:
-            line = std::to_string(resume_);
-            break;
-          case 5:
-            line = std::to_string(cfg5_);
-            break;
-          case 6:
-            line = std::to_string(cfg6_);
-            break;
-          default:
-            line = in_quotes(position_);
-            break;
-        }
-      } else if (type == 4) {
-        // "/COM/", or "/UFS/", "/RAM/", "/SD/" with an optional file name, where the model
-        // has that area.
-        local_position p;
-        if (v.is_string() && parse_position(v.text, p)) {
-          line = "0";
-          position_ = v.text;
-          local_ = p;
-        } else {
-          line = std::to_string(illegal_input);
-        }
-      } else if (!v.is_integer() || v.number < 0 || (type != 3 && v.number > 1)) {
-        line = std::to_string(illegal_input);
-      } else {
-        line = "0";
-        if (type == 1) passive_ = v.number == 1;
-        if (type == 2) binary_ = v.number == 0;
-        if (type == 3) resume_ = static_cast<std::uint64_t>(v.number);
-        if (type == 5) cfg5_ = static_cast<int>(v.number);
-        if (type == 6) cfg6_ = static_cast<int>(v.number);
-      }
-      auto timer = std::make_shared<boost::asio::steady_timer>(
-          module_.io(), module_.time().scaled(timing_.local_result));
-      timer->async_wait([this, timer, line, alive = std::weak_ptr<bool>(alive_)](auto ec) {
-        if (!ec && !alive.expired()) module_.urc("+QFTPCFG:" + line);
-      });
-    };
-    t.add(std::move(s));
+}
+
+// AT+QFTPCFG: the transfer settings, answered OK then +QFTPCFG:<result> later.
+void service::add_cfg() {
+  auto& t = module_.commands();
+  at::command_spec s;
+  s.name = "+QFTPCFG";
+  s.params = {param::integer(1, 6), param::either(100, true)};
+  // The manual's test row says (1-3) though type 4 exists: reproduced as written.
+  s.test = at::reply({"+QFTPCFG: (1-3)"});
+  s.write = [this](const inv_ptr& inv) {
+    const auto& a = inv->args();
+    const int type = static_cast<int>(a[0].number);
+    const at::value v = a[1];
+    // Types 5 and 6 exist only in firmware whose profile says so.
+    if (type > module_.config().model.ftp_cfg_types) return inv->error(cme::incorrect_parameters);
+    inv->ok();
+    const std::string line = cfg_answer(type, v);
+    auto timer = std::make_shared<boost::asio::steady_timer>(
+        module_.io(), module_.time().scaled(timing_.local_result));
+    timer->async_wait([this, timer, line, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+      if (!ec && !alive.expired()) module_.urc("+QFTPCFG:" + line);
+    });
+  };
+  t.add(std::move(s));
+}
+
+// What AT+QFTPCFG=<type>[,<value>] answers after OK: the value read, 0 for a value taken,
+// -3 while a command runs, -10 for a value that cannot be used.
+std::string service::cfg_answer(int type, const at::value& v) {
+  std::string line;
+  if (state_ == service_state::working || state_ == service_state::transfer) {
+    line = std::to_string(error::busy);
+  } else if (v.omitted()) {
+    // <value> left out: the command reads the parameter instead.
+    switch (type) {
+      case 1:
+        line = passive_ ? "1" : "0";
+        break;
+      case 2:
+        line = binary_ ? "0" : "1";
+        break;
+      case 3:
+        line = std::to_string(resume_);
+        break;
+      case 5:
+        line = std::to_string(cfg5_);
+        break;
+      case 6:
+        line = std::to_string(cfg6_);
+        break;
+      default:
+        line = in_quotes(position_);
+        break;
+    }
+  } else if (type == 4) {
+    // "/COM/", or "/UFS/", "/RAM/", "/SD/" with an optional file name, where the model
+    // has that area.
+    local_position p;
+    if (v.is_string() && parse_position(v.text, p)) {
+      line = "0";
+      position_ = v.text;
+      local_ = p;
+    } else {
+      line = std::to_string(illegal_input);
+    }
+  } else if (!v.is_integer() || v.number < 0 || (type != 3 && v.number > 1)) {
+    line = std::to_string(illegal_input);
+  } else {
+    line = "0";
+    if (type == 1) passive_ = v.number == 1;
+    if (type == 2) binary_ = v.number == 0;
+    if (type == 3) resume_ = static_cast<std::uint64_t>(v.number);
+    if (type == 5) cfg5_ = static_cast<int>(v.number);
+    if (type == 6) cfg6_ = static_cast<int>(v.number);
   }
+  return line;
+}
+
+// AT+QFTPSTAT and AT+QFTPLEN: what the service knows, at once.
+void service::add_stat_len() {
+  auto& t = module_.commands();
   {
     at::command_spec s;
     s.name = "+QFTPSTAT";
@@ -242,23 +280,31 @@ void service::add_commands() {
     };
     t.add(std::move(s));
   }
-  {
-    at::command_spec s;
-    s.name = "+QFTPRENAME";
-    s.params = {param::string(50), param::string(50)};
-    s.test = at::reply({"+QFTPRENAME: (\"SOURCE NAME\",\"TARGET NAME\")"});
-    s.write = [this, alive](const inv_ptr& inv) {
-      const auto from = trimmed(inv->args()[0].text);
-      const auto to = trimmed(inv->args()[1].text);
-      if (from.empty() || to.empty()) return inv->error(cme::incorrect_parameters);
-      if (!begin_session_command(inv, "RENAME")) return;
-      client_->rename(from, to, [this, alive](ftp::result r) {
-        if (!alive.expired()) finish_operation("RENAME", {r.code, 0});
-      });
-    };
-    t.add(std::move(s));
-  }
-  // The one-name commands: SIZE answers the size, the others 0.
+}
+
+// AT+QFTPRENAME: RNFR then RNTO.
+void service::add_rename() {
+  auto& t = module_.commands();
+  auto alive = std::weak_ptr<bool>(alive_);
+  at::command_spec s;
+  s.name = "+QFTPRENAME";
+  s.params = {param::string(50), param::string(50)};
+  s.test = at::reply({"+QFTPRENAME: (\"SOURCE NAME\",\"TARGET NAME\")"});
+  s.write = [this, alive](const inv_ptr& inv) {
+    const auto from = trimmed(inv->args()[0].text);
+    const auto to = trimmed(inv->args()[1].text);
+    if (from.empty() || to.empty()) return inv->error(cme::incorrect_parameters);
+    if (!begin_session_command(inv, "RENAME")) return;
+    client_->rename(from, to, [this, alive](ftp::result r) {
+      if (!alive.expired()) finish_operation("RENAME", {r.code, 0});
+    });
+  };
+  t.add(std::move(s));
+}
+
+// The one-name commands: SIZE answers the size, DELETE, MKDIR and RMDIR 0.
+void service::add_one_name_commands() {
+  auto alive = std::weak_ptr<bool>(alive_);
   auto one_name = [this, alive](const std::string& name, std::size_t limit,
                                 const std::string& label,
                                 void (client::*op)(std::string, client::done), bool value) {

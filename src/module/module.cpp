@@ -213,7 +213,7 @@ void module::reset_to_power_up() {
   held_urcs_.clear();
   after_final_.clear();
   data_ = nullptr;
-  escape_pluses_ = 0;
+  escape_.reset();
   escape_timer_.cancel();
   restart_timer_.cancel();
   line_.reset();
@@ -323,11 +323,7 @@ void module::receive(std::string_view bytes) {
   if (bytes.empty()) return;
   const auto now = clock::now();
   if (!powered_) return;  // a restarting module hears nothing
-  if (input_.empty()) {
-    silence_before_ =
-        (now - last_rx_) >= clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20));
-  }
-  last_rx_ = now;
+  escape_.received(now, guard_time(), !input_.empty());
   input_.append(bytes);
   pump();
 }
@@ -381,29 +377,21 @@ void module::wait_for_output_drain() {
   });
 }
 
+quecsim::clock::duration module::guard_time() const {
+  return clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20));
+}
+
 void module::pump_data() {
-  // The +++ escape: up to three pluses arriving after a guard time of silence are held until
-  // either a guard time of silence follows (escape) or anything else arrives (plain data).
-  if (silence_before_ && input_.front() == '+') {
-    std::size_t pluses = 0;
-    while (pluses < input_.size() && pluses < 4 && input_[pluses] == '+') ++pluses;
-    if (pluses == input_.size() && pluses <= 3) {
-      if (pluses != escape_pluses_) {
-        escape_pluses_ = pluses;
-        escape_timer_.expires_after(clock_.scaled(std::chrono::milliseconds(settings_.s12 * 20)));
-        escape_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
-          if (ec || alive.expired()) return;
-          escape_check();
-        });
-      }
-      return;
-    }
+  const auto v = escape_.examine(input_, clock::now(), guard_time());
+  if (v.arm) {
+    escape_timer_.expires_at(v.check_at);
+    escape_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+      if (ec || alive.expired()) return;
+      escape_check();
+    });
   }
-  if (escape_pluses_ != 0) {
-    escape_pluses_ = 0;
-    escape_timer_.cancel();
-  }
-  silence_before_ = false;
+  if (v.disarm) escape_timer_.cancel();
+  if (v.hold) return;
   while (!input_.empty() && data_ != nullptr) {
     const std::size_t taken = data_->on_host_data(input_);
     input_.erase(0, taken);
@@ -412,18 +400,19 @@ void module::pump_data() {
 }
 
 void module::escape_check() {
-  if (data_ == nullptr || escape_pluses_ == 0) return;
-  const bool escape = escape_pluses_ == 3 && input_ == "+++";
-  escape_pluses_ = 0;
-  if (escape) {
-    input_.clear();
-    bus_.publish({events::kind::info, opts_.id, "uart", "escape +++"});
-    data_->on_escape();
-    return;
+  if (data_ == nullptr) return;
+  switch (escape_.expired(input_)) {
+    case at::escape_detector::outcome::none:
+      return;
+    case at::escape_detector::outcome::escape:
+      input_.clear();
+      bus_.publish({events::kind::info, opts_.id, "uart", "escape +++"});
+      data_->on_escape();
+      return;
+    case at::escape_detector::outcome::data:
+      pump();
+      return;
   }
-  // Fewer than three pluses before the guard time ran out: they were data after all.
-  silence_before_ = false;
-  pump();
 }
 
 void module::data_ready() {
@@ -435,8 +424,7 @@ void module::data_ready() {
 
 void module::enter_data_mode(data_mode_handler& handler) {
   data_ = &handler;
-  escape_pluses_ = 0;
-  silence_before_ = false;
+  escape_.reset();
   send_result(result_connect, "CONNECT");
   publish_state("uart", "data");
   pump();
@@ -445,7 +433,7 @@ void module::enter_data_mode(data_mode_handler& handler) {
 void module::leave_data_mode() {
   if (data_ == nullptr) return;
   data_ = nullptr;
-  escape_pluses_ = 0;
+  escape_.reset();
   escape_timer_.cancel();
   publish_state("uart", "command");
   flush_urcs();

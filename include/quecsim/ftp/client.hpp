@@ -2,6 +2,7 @@
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
+#include "quecsim/ftp/operations.hpp"
 #include "quecsim/ftp/reply_parser.hpp"
 #include "quecsim/net/network.hpp"
 
@@ -19,28 +20,6 @@
 #include <vector>
 
 namespace quecsim::ftp {
-
-/// How an operation ended: `code` 0 for success, else a negative chapter 3 code (see
-/// errors.hpp); `value` the size (SIZE) or the bytes moved (transfers), also on failure.
-struct result {
-  int code = 0;
-  std::uint64_t value = 0;
-};
-
-/// Where and as whom `client::open` logs in.
-struct open_options {
-  std::string host;  ///< a name or IP literal, looked up through net::network's host map
-  std::uint16_t port = 21;
-  std::string user;      ///< empty: anonymous
-  std::string password;  ///< empty with anonymous: "quecsim@"
-};
-
-/// How one transfer runs (AT+QFTPCFG types 1-3).
-struct transfer_options {
-  bool passive = true;       ///< PASV, else PORT with the module listening
-  bool binary = true;        ///< TYPE I, else TYPE A
-  std::uint64_t offset = 0;  ///< REST offset when greater than zero
-};
 
 /// Deadlines, in simulated time (scaled by the clock). Any of them passing ends the running
 /// operation with -9 and drops the control connection, because a late reply would be taken
@@ -74,7 +53,8 @@ class upload_source {
   virtual void on_open() = 0;
 };
 
-/// An asynchronous FTP client for one control connection, on one io_context thread.
+/// An asynchronous FTP client for one control connection, on one io_context thread: the thin
+/// driver of the I/O-free operations of operations.hpp over `net` and the clock.
 /// One operation at a time: starting another while one runs completes with -3 (busy).
 /// Every started operation's `done` fires exactly once, posted (never from inside the
 /// call that started it), unless `abort()` is called first. Every control line sent and
@@ -143,24 +123,27 @@ class client : public std::enable_shared_from_this<client> {
   /// Whether the control connection is up and logged in.
   bool is_open() const { return state_ == state::ready; }
   /// Whether an operation runs.
-  bool busy() const { return op_running_; }
+  bool busy() const { return op_ != nullptr; }
 
  private:
   enum class state { closed, connecting, ready, closing };
   enum class direction { none, download, upload };
-  using reply_handler = std::function<void(const reply&)>;
 
   bool begin(done& d, bool needs_session);
+  void run(std::unique_ptr<operation> op);
+  void feed(const op_event& e);
+  void perform(const op_step& s);
+  void set_deadline(boost::asio::steady_timer& t, deadline d, bool data);
   void finish(result r);
-  void fail(int code);
   void drop_control();
   void drop_data();
   void notify_unsolicited(int code);
   void publish(events::kind k, std::string_view text) const;
+  std::uint64_t bytes() const { return transfer_ ? transfer_->bytes() : 0; }
 
   // Control connection.
+  void connect_control(const std::string& host, std::uint16_t port);
   void on_connected(boost::system::error_code ec);
-  void on_greeting(const reply& r);
   void do_ctrl_read();
   void on_ctrl_read(boost::system::error_code ec, std::size_t n);
   void on_ctrl_error(boost::system::error_code ec);
@@ -168,23 +151,14 @@ class client : public std::enable_shared_from_this<client> {
   void send(const std::string& line);
   void do_ctrl_write();
   void on_ctrl_write(boost::system::error_code ec);
-  void expect(reply_handler h, bool timed = true);
-  void command(const std::string& line, reply_handler h);
-  void simple(const std::string& line, done d);
-  void login();
-  void ensure_type(char type, const std::function<void()>& next);
-  void arm_reply_timer(clock::duration d);
-  void arm_data_timer(clock::duration d);
 
   // Transfers.
-  void start_transfer(const std::string& verb, std::string name, transfer_options options);
-  void open_data(const std::function<void()>& next);
-  void on_data_ready();
-  void maybe_start();
+  void transfer(std::string_view verb, std::string name, transfer_options options);
+  void connect_data(std::uint16_t port);
+  void listen();
+  void start_data();
   void do_data_read();
   void on_data_read(boost::system::error_code ec, std::size_t n);
-  void on_final_reply(const reply& r);
-  void maybe_finish_transfer();
 
   boost::asio::io_context& io_;
   net::network& net_;
@@ -194,22 +168,22 @@ class client : public std::enable_shared_from_this<client> {
   timeouts timeouts_;
 
   state state_ = state::closed;
-  bool op_running_ = false;
+  std::unique_ptr<operation> op_;    ///< the running operation, if any
+  transfer_op* transfer_ = nullptr;  ///< op_ when it is a transfer
   done op_done_;
-  std::uint64_t gen_ = 0;  ///< bumped by abort and each operation: stale handlers see it
+  std::uint64_t gen_ = 0;     ///< bumped by abort: stale handlers see it
+  std::uint64_t op_seq_ = 0;  ///< bumped by each operation: its timers and connects see it
   std::function<void(int)> unsolicited_;
+  session session_;
 
   std::shared_ptr<net::connection> ctrl_;
   reply_parser parser_;
   std::array<char, 4096> ctrl_buf_{};
   std::deque<std::string> ctrl_out_;
   bool ctrl_writing_ = false;
-  reply_handler on_reply_;
   boost::asio::steady_timer reply_timer_;
-  char type_ = 0;  ///< the TYPE the server is in, 0 unknown
-  open_options open_;
 
-  // The running transfer.
+  // The running transfer's data path.
   direction dir_ = direction::none;
   download_sink* sink_ = nullptr;
   upload_source* source_ = nullptr;
@@ -217,16 +191,8 @@ class client : public std::enable_shared_from_this<client> {
   std::shared_ptr<net::listener> listener_;
   boost::asio::steady_timer data_timer_;
   std::vector<char> data_buf_;
-  std::uint64_t bytes_ = 0;
-  bool prelim_ = false;  ///< the 1xx reply to RETR/STOR came
-  bool data_connected_ = false;
-  bool started_ = false;   ///< on_open was called
-  bool data_eof_ = false;  ///< the data connection finished (download eof / upload sent)
-  bool cancelling_ = false;
-  bool data_reading_ = false;      ///< a data read is outstanding
-  bool shutting_down_ = false;     ///< finish_upload runs: no more writes
-  bool open_data_passive_ = true;  ///< the running transfer's data connection mode
-  std::optional<reply> final_;     ///< the reply ending the transfer
+  bool data_reading_ = false;   ///< a data read is outstanding
+  bool shutting_down_ = false;  ///< finish_upload runs: no more writes
 };
 
 }  // namespace quecsim::ftp

@@ -8,17 +8,12 @@
 #include <string_view>
 
 #include "quecsim/ftp/client.hpp"
+#include "quecsim/ftp/states.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
 #include "quecsim/storage/store.hpp"
 
 namespace quecsim::ftp {
-
-/// The FTP service's states, as AT+QFTPSTAT names them.
-enum class service_state { idle, opening, opened, working, transfer, closing, closed };
-
-/// The name AT+QFTPSTAT prints for a state.
-std::string_view state_name(service_state s);
 
 /// Timings of the service itself, in simulated time.
 struct service_timing {
@@ -62,7 +57,17 @@ class service {
   class file_download;
   using inv_ptr = std::shared_ptr<at::invocation>;
 
+  // The command table, a piece per group of commands (service_commands.cpp).
   void add_commands();
+  void add_open_close();
+  void add_transfers();
+  void add_path();
+  void add_credentials();
+  void add_cfg();
+  std::string cfg_answer(int type, const at::value& v);
+  void add_stat_len();
+  void add_rename();
+  void add_one_name_commands();
   void set_state(service_state s);
   void reset();
   // Answers OK now and `+QFTP<name>:<code>` later; false when the state forbids the command

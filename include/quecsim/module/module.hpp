@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "quecsim/at/command_table.hpp"
+#include "quecsim/at/escape_detector.hpp"
 #include "quecsim/at/line_discipline.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
@@ -192,6 +193,7 @@ class module {
   void send_raw(std::string_view bytes);
   void flush_urcs();
   void escape_check();
+  quecsim::clock::duration guard_time() const;
   void update_input_pause();
   void reset_to_power_up();
   void send_power_up_lines();
@@ -233,10 +235,8 @@ class module {
 
   // Data mode and the +++ escape.
   data_mode_handler* data_ = nullptr;
-  clock::time_point last_rx_{};
-  bool silence_before_ = false;    // the bytes at the head of input_ came after a guard time
-  std::size_t escape_pluses_ = 0;  // pluses at the head of input_ held as a possible escape
-  boost::asio::steady_timer escape_timer_;
+  at::escape_detector escape_;
+  boost::asio::steady_timer escape_timer_;  // armed when escape_ asks to look again
   boost::asio::steady_timer restart_timer_;
 
   std::vector<std::function<void()>> restart_listeners_;
