@@ -162,6 +162,20 @@ std::filesystem::path station::resolve_state_dir() const {
 station::station(boost::asio::io_context& io, const clock& clk, station_options opts,
                  const std::vector<fault::scenario>& scenarios, ftpd::server* server, int module_id)
     : opts_(std::move(opts)), id_(module_id) {
+  // In the order each piece needs the ones before it.
+  open_transcript(clk);
+  open_host_side(io);
+  const storage::limits limits = make_module(io, clk);
+  start_server(io, clk, server, scenarios);
+  make_network(io, clk);
+  make_services(limits);
+  open_control(io, clk);
+  attach_host(io);
+  make_injector(io, clk, scenarios);
+  power_up(io);
+}
+
+void station::open_transcript(const clock& clk) {
   if (opts_.shared_transcript != nullptr) {
     opts_.shared_transcript->attach(bus_);
   } else if (!opts_.transcript.empty()) {
@@ -180,14 +194,15 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     }
   }
   state_dir_ = resolve_state_dir();
+}
 
-  const bool own_pty = opts_.endpoint.type == serial::endpoint_options::kind::pty;
-  if (!own_pty && !opts_.link.empty()) {
+void station::open_host_side(boost::asio::io_context& io) {
+  if (!own_pty() && !opts_.link.empty()) {
     throw station_usage_error("--link names quecsim's own pty, which " +
                               std::string(serial::flag_name(opts_.endpoint.type)) +
                               " replaces; give --control for the control socket");
   }
-  if (own_pty) {
+  if (own_pty()) {
     pty_ = std::make_unique<serial::pty>();
     if (!opts_.link.empty()) pty_->make_link(opts_.link);
   } else {
@@ -199,7 +214,9 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
       throw station_usage_error(e.what());
     }
   }
+}
 
+storage::limits station::make_module(boost::asio::io_context& io, const clock& clk) {
   quecsim::module::options mo;
   mo.id = id_;
   try {
@@ -220,7 +237,11 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   quecsim::module::add_basic_commands(*module_);
   quecsim::module::add_general_commands(*module_);
   quecsim::module::add_context_commands(*module_);
+  return mo.model.storage;
+}
 
+void station::start_server(boost::asio::io_context& io, const clock& clk, ftpd::server* server,
+                           const std::vector<fault::scenario>& scenarios) {
   // The embedded FTP server: every host name AT+QFTPOPEN names reaches it by default, so
   // firmware with a production host name works unchanged.
   server_ = server;
@@ -229,7 +250,9 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     own_server_->start();
     server_ = own_server_.get();
   }
+}
 
+void station::make_network(boost::asio::io_context& io, const clock& clk) {
   net::network_config nc;
   nc.mode = opts_.resolve.empty() ? (server_ ? net::host_mode::embedded : net::host_mode::map)
                                   : net::parse_host_mode(opts_.resolve);
@@ -252,9 +275,12 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     nc.listen_address = opts_.source_address;  // PORT names the address the server sees
   }
   net_ = std::make_unique<net::network>(io, module_->context(), clk, bus_, id_, nc);
+}
+
+void station::make_services(const storage::limits& limits) {
   // The module's storage: UFS, RAM and SD folders, shared by the file commands and the FTP
   // service's local positions.
-  files_ = std::make_unique<storage::store>(state_dir_, mo.model.storage);
+  files_ = std::make_unique<storage::store>(state_dir_, limits);
   file_commands_ = std::make_unique<module::file_commands>(*module_, *files_);
   ftp_ = std::make_unique<ftp::service>(*module_, *net_, files_.get());
   try {
@@ -262,7 +288,9 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   } catch (const quecsim::module::profile_error& e) {
     throw std::runtime_error("--model " + opts_.model + ": " + e.what());
   }
+}
 
+void station::open_control(boost::asio::io_context& io, const clock& clk) {
   // The live control socket, by default beside the link.
   control_path_ = !opts_.control.empty() ? opts_.control
                   : opts_.link.empty()   ? std::string()
@@ -271,15 +299,16 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     control_backend_ = std::make_unique<control_backend>(*module_, *ftp_, bus_);
     control_ = std::make_unique<control::server>(io, control_path_, bus_, *control_backend_, &clk);
   }
+}
 
-  serial::host_port* host = endpoint_.get();
-  if (own_pty) {
-    port_ = std::make_unique<serial::uart>(io, pty_->master(), bus_, id_, opts_.baud);
-    host = port_.get();
-  }
-  module_->attach(*host);
+void station::attach_host(boost::asio::io_context& io) {
+  if (own_pty()) port_ = std::make_unique<serial::uart>(io, pty_->master(), bus_, id_, opts_.baud);
+  module_->attach(host());
   if (control_backend_) control_backend_->endpoint_state = [this] { return endpoint_json(); };
+}
 
+void station::make_injector(boost::asio::io_context& io, const clock& clk,
+                            const std::vector<fault::scenario>& scenarios) {
   // The injector exists only when there is something to inject (a scenario, or a control
   // socket that may bring one): without it nothing listens for faults at all.
   if (!scenarios.empty() || control_) {
@@ -287,7 +316,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
     seams.module = module_.get();
     seams.network = net_.get();
     seams.ftp = ftp_.get();
-    seams.port = host;
+    seams.port = &host();
     seams.server = server_;
     seams.files = files_.get();
     seams.server_client = opts_.source_address;
@@ -313,7 +342,9 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
       };
     }
   }
+}
 
+void station::power_up(boost::asio::io_context& io) {
   // By default the module answers from the start and its power-up lines wait for the host:
   // they go out the boot delay after its first open (so a library that flushes its input on
   // open still sees them), or at once when its first bytes come sooner, before their answer.
@@ -341,7 +372,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   } else if (opts_.power_up_at_start) {
     module_->power_on();
   }
-  if (!opts_.power_up_at_start && own_pty) {
+  if (!opts_.power_up_at_start && own_pty()) {
     try {
       first_open_ =
           std::make_unique<serial::open_watch>(io, pty_->path(), [this] { host_opened(false); });
@@ -351,11 +382,20 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
       host_opened(false);
     }
   }
-  if (opts_.on_host_closed && own_pty) {
+  if (opts_.on_host_closed && own_pty()) {
     // Where inotify is refused the close cannot be seen: refuse to start (a system error,
     // exit 1) rather than run a one-shot run that would never end.
     last_close_ = std::make_unique<serial::close_watch>(io, *pty_, opts_.on_host_closed);
   }
+}
+
+bool station::own_pty() const {
+  return opts_.endpoint.type == serial::endpoint_options::kind::pty;
+}
+
+serial::host_port& station::host() const {
+  if (port_) return *port_;
+  return *endpoint_;
 }
 
 station::~station() = default;

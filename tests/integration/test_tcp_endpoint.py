@@ -83,8 +83,7 @@ class TcpListen(ChapterFour):
         sim.command(b"AT+CMEE?", crlf(b"+CMEE: 2") + OK)
 
     def test_the_power_up_lines_come_when_the_host_connects(self):
-        # A short boot delay: the lines' timing is test_power_up's; here only that they come.
-        sim = self.start("--tcp-listen", "0", "--boot-delay", "100")
+        sim = self.start("--tcp-listen", "0")
         sim.open_url("socket://127.0.0.1:%d" % endpoint(sim)["port"])
         sim.skip_power_up()
         sim.command(b"AT", b"AT\r\r\nOK\r\n")

@@ -18,6 +18,7 @@
 #include "quecsim/fault/scenario.hpp"
 #include "quecsim/ftpd/config.hpp"
 #include "quecsim/serial/endpoint.hpp"
+#include "quecsim/storage/limits.hpp"
 
 namespace quecsim {
 class transcript;
@@ -181,6 +182,23 @@ class station {
   nlohmann::json ready_json() const;
 
  private:
+  // The pieces of construction, in order (each fits on a screen).
+  void open_transcript(const clock& clk);
+  void open_host_side(boost::asio::io_context& io);
+  storage::limits make_module(boost::asio::io_context& io, const clock& clk);
+  void start_server(boost::asio::io_context& io, const clock& clk, ftpd::server* server,
+                    const std::vector<fault::scenario>& scenarios);
+  void make_network(boost::asio::io_context& io, const clock& clk);
+  void make_services(const storage::limits& limits);
+  void open_control(boost::asio::io_context& io, const clock& clk);
+  void attach_host(boost::asio::io_context& io);
+  void make_injector(boost::asio::io_context& io, const clock& clk,
+                     const std::vector<fault::scenario>& scenarios);
+  void power_up(boost::asio::io_context& io);
+  // Whether the host meets quecsim's own pty (else an endpoint), and the UART it meets.
+  bool own_pty() const;
+  serial::host_port& host() const;
+
   // The host opened the pty (inotify) or, `spoke`, sent its first bytes.
   void host_opened(bool spoke);
   // --state-dir made absolute, or quecsim-state beside the FTP root.
