@@ -125,8 +125,14 @@ void uart::write(std::string_view bytes) {
     const ssize_t got = ::write(fd_.native_handle(), bytes.data(), bytes.size());
     if (got > 0) {
       const auto n = static_cast<std::size_t>(got);
-      if (bus_.active())
-        bus_.publish({events::kind::uart_tx, module_id_, "uart", bytes.substr(0, n)});
+      if (bus_.active()) {
+        // Recorded where an asynchronous write's completion would record it, so the
+        // transcript keeps its order (the state change that follows a CONNECT comes first).
+        boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_),
+                                sent = std::string(bytes.substr(0, n))] {
+          if (!alive.expired()) bus_.publish({events::kind::uart_tx, module_id_, "uart", sent});
+        });
+      }
       bytes.remove_prefix(n);
       if (bytes.empty()) return;
     }
