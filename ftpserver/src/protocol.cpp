@@ -289,9 +289,9 @@ bool same_address(const std::string& a, const std::string& b) {
 // The session
 
 protocol::protocol(session_context ctx)
-    : ctx_(std::move(ctx)), splitter_(ctx_.cfg.limits.max_line) {
-  tally_.client = ctx_.peer_address;
-}
+    : ctx_(std::move(ctx)),
+      splitter_(ctx_.cfg.limits.max_line),
+      faults_(ctx_.faults, ctx_.peer_address) {}
 
 void protocol::note(record_kind k, std::string_view text) const {
   if (observer_) observer_(k, text);
@@ -349,11 +349,11 @@ std::vector<action> protocol::run_line(const command_line& line) {
     if (sp != std::string::npos) arg = line.text.substr(sp + 1);
     note(record_kind::command, verb == "PASS" ? std::string("PASS ****") : line.text);
 
-    if (const auto* f = ctx_.faults.fire(fault_action::reply, verb, arg, tally_)) {
-      note(record_kind::fault, f->rule.name.empty() ? "reply " + verb : f->rule.name);
+    if (const auto f = faults_.reply_instead(verb, arg)) {
+      note(record_kind::fault, f.label);
       action a;
       a.what = action::kind::reply;
-      a.text = f->rule.text;
+      a.text = f.rule->text;
       note(record_kind::reply, std::string_view(a.text).substr(0, a.text.size() - 2));
       out.push_back(std::move(a));
     } else {
@@ -371,31 +371,40 @@ std::vector<action> protocol::run_line(const command_line& line) {
         if (verb != "RNTO" && verb != "RNFR") rename_from_.reset();
         (this->*spec->second.run)(arg, out);
       }
-      if (const auto* f = ctx_.faults.fire(fault_action::delay, verb, arg, tally_)) {
-        note(record_kind::fault, f->rule.name.empty() ? "delay " + verb : f->rule.name);
+      if (const auto f = faults_.delay_reply(verb, arg)) {
+        note(record_kind::fault, f.label);
         action d;
         d.what = action::kind::delay;
-        d.after = f->rule.after;
+        d.after = f.rule->after;
         out.insert(out.begin(), std::move(d));
       }
     }
   }
-  // close_control after N commands: counted per session (per server if sticky).
-  for (const auto& e : ctx_.faults.entries()) {
-    if (e.rule.action != fault_action::close_control || e.rule.commands == 0) continue;
-    if (commands_ < e.rule.commands || !ctx_.faults.has_fires_left(e, tally_)) continue;
-    if (!e.rule.command.empty() && e.rule.command != verb) continue;
-    ctx_.faults.consume(e.id, tally_);
-    note(record_kind::fault, e.rule.name.empty() ? "close_control after " +
-                                                       std::to_string(e.rule.commands) + " commands"
-                                                 : e.rule.name);
+  if (const auto f = faults_.close_after(commands_, verb)) {
+    note(record_kind::fault, f.label);
     closing_ = true;
     action c;
     c.what = action::kind::close_control;
     out.push_back(std::move(c));
-    break;
   }
   return out;
+}
+
+void protocol::fault_transfer(transfer& x, const std::string& verb, const std::string& arg) {
+  const auto f = faults_.on_transfer(verb, arg);
+  if (f.silence) {
+    note(record_kind::fault, f.silence.label);
+    x.fault = transfer::fault_kind::silence;
+  } else if (f.drop) {
+    note(record_kind::fault, f.drop.label);
+    x.fault = transfer::fault_kind::drop;
+    x.drop_after = f.drop.rule->bytes;
+  }
+  if (f.shape) {
+    note(record_kind::fault, f.shape.label);
+    x.bytes_per_second = f.shape.rule->bytes_per_second;
+    x.latency = f.shape.rule->latency;
+  }
 }
 
 // ----------------------------------------------------------------------------- login
@@ -774,14 +783,14 @@ void protocol::cmd_rest(const std::string& arg, std::vector<action>& out) {
 
 bool protocol::fault_data_refuse(const std::string& verb, const std::string& arg,
                                  std::vector<action>& out) {
-  const auto* f = ctx_.faults.fire(fault_action::data_refuse, verb, arg, tally_);
+  const auto f = faults_.refuse_data(verb, arg);
   if (!f) return false;
-  note(record_kind::fault, f->rule.name.empty() ? "data_refuse " + verb : f->rule.name);
+  note(record_kind::fault, f.label);
   data_mode_ = data_mode::none;
   action c;
   c.what = action::kind::close_data;
   out.push_back(std::move(c));
-  if (f->rule.code == 421) {
+  if (f.rule->code == 421) {
     reply(out, "421 Service not available, closing control connection.");
     closing_ = true;
     action cc;
@@ -930,26 +939,7 @@ void protocol::begin_transfer(std::shared_ptr<transfer> x, const std::string& ve
                               const std::string& arg, std::vector<action>& out,
                               std::string preliminary) {
   x->command = verb;
-  if (const auto* f = ctx_.faults.fire(fault_action::data_silence, verb, arg, tally_)) {
-    note(record_kind::fault, f->rule.name.empty() ? "data_silence " + verb : f->rule.name);
-    x->fault = transfer::fault_kind::silence;
-  } else if (const auto* d = ctx_.faults.fire(fault_action::data_drop, verb, arg, tally_)) {
-    note(record_kind::fault, d->rule.name.empty() ? "data_drop " + verb : d->rule.name);
-    x->fault = transfer::fault_kind::drop;
-    x->drop_after = d->rule.bytes;
-  }
-  for (const auto& e : ctx_.faults.entries()) {
-    const auto& r = e.rule;
-    if (r.action != fault_action::shape || r.on != fault_channel::data) continue;
-    if (!r.command.empty() && r.command != verb) continue;
-    if (!r.argument.empty() && !glob_match(r.argument, arg)) continue;
-    if (!ctx_.faults.has_fires_left(e, tally_)) continue;
-    ctx_.faults.consume(e.id, tally_);
-    note(record_kind::fault, r.name.empty() ? "shape data " + verb : r.name);
-    x->bytes_per_second = r.bytes_per_second;
-    x->latency = r.latency;
-    break;
-  }
+  fault_transfer(*x, verb, arg);
   data_mode_ = data_mode::none;  // the data connection serves this one transfer
   reply(out, std::move(preliminary));
   busy_ = true;
@@ -990,21 +980,22 @@ void protocol::cmd_retr(const std::string& arg, std::vector<action>& out) {
                  "150 File status okay. About to open data connection.");
 }
 
-// mode: 0 STOR, 1 APPE, 2 STOU
-void protocol::store(const std::string& arg, std::vector<action>& out, int mode) {
-  static const char* verbs[] = {"STOR", "APPE", "STOU"};
-  const std::string verb = verbs[mode];
+void protocol::store(const std::string& arg, std::vector<action>& out, store_mode mode) {
+  const std::string verb = mode == store_mode::store    ? "STOR"
+                           : mode == store_mode::append ? "APPE"
+                                                        : "STOU";
   auto rest = rest_;
   rest_ = 0;
   if (!need_write(out)) return;
-  if (mode == 2 && rest) return reply(out, "450 Can't STOU while REST request is pending.");
+  if (mode == store_mode::unique && rest)
+    return reply(out, "450 Can't STOU while REST request is pending.");
   if (data_mode_ == data_mode::none) return reply(out, "425 Use PORT or PASV first.");
   std::string vpath;
   std::optional<fs::path> real;
   file_handle f;
   file_locks::lock lock;
   std::error_code ec;
-  if (mode == 2) {
+  if (mode == store_mode::unique) {
     // A fresh name in the current folder (or from the given prefix), created exclusively.
     std::string base = arg.empty() ? "stou" : arg;
     for (int i = 0; i < 100 && f.get() < 0; ++i) {
@@ -1030,8 +1021,8 @@ void protocol::store(const std::string& arg, std::vector<action>& out, int mode)
     lock = ctx_.locks.try_write(real->string());
     if (!lock) return reply(out, "450 File busy: another session is using it.");
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
-    if (mode == 1 && !rest) flags |= O_APPEND;
-    if (mode == 0 && !rest) flags |= O_TRUNC;
+    if (mode == store_mode::append && !rest) flags |= O_APPEND;
+    if (mode == store_mode::store && !rest) flags |= O_TRUNC;
     if (rest) {
       struct stat st {};
       if (::stat(real->c_str(), &st) != 0 || rest > static_cast<std::uint64_t>(st.st_size))
@@ -1054,27 +1045,28 @@ void protocol::store(const std::string& arg, std::vector<action>& out, int mode)
   x->ascii = ascii_;
   x->lock = std::move(lock);
   std::string name = vpath.substr(vpath.rfind('/') + 1);
-  begin_transfer(
-      std::move(x), verb, arg, out,
-      mode == 2 ? "150 FILE: " + name : "150 File status okay. About to open data connection.");
+  begin_transfer(std::move(x), verb, arg, out,
+                 mode == store_mode::unique
+                     ? "150 FILE: " + name
+                     : "150 File status okay. About to open data connection.");
 }
 
 void protocol::cmd_stor(const std::string& arg, std::vector<action>& out) {
-  store(arg, out, 0);
+  store(arg, out, store_mode::store);
 }
 void protocol::cmd_appe(const std::string& arg, std::vector<action>& out) {
-  store(arg, out, 1);
+  store(arg, out, store_mode::append);
 }
 void protocol::cmd_stou(const std::string& arg, std::vector<action>& out) {
-  store(arg, out, 2);
+  store(arg, out, store_mode::unique);
 }
 
-// style: 0 LIST, 1 NLST, 2 MLSD
-void protocol::listing(const std::string& raw, std::vector<action>& out, int style) {
-  static const char* verbs[] = {"LIST", "NLST", "MLSD"};
-  const std::string verb = verbs[style];
+void protocol::listing(const std::string& raw, std::vector<action>& out, listing_style style) {
+  const std::string verb = style == listing_style::list    ? "LIST"
+                           : style == listing_style::names ? "NLST"
+                                                           : "MLSD";
   std::string arg = raw;
-  if (style != 2) {
+  if (style != listing_style::facts) {
     // `ls` options ("-la", "-a dir") that clients send are not paths.
     while (!arg.empty() && arg[0] == '-') {
       auto sp = arg.find(' ');
@@ -1096,16 +1088,17 @@ void protocol::listing(const std::string& raw, std::vector<action>& out, int sty
       // Entries whose symlinks lead out of the root are not shown at all.
       auto r = jail_->resolve(jail::normalize(vpath, n).value_or("/"));
       if (!r) continue;
-      if (style == 0) body += list_line(n, *r);
-      if (style == 1) body += n + "\r\n";
-      if (style == 2) body += mlsx_line(n, *r, can_write_);
+      if (style == listing_style::list) body += list_line(n, *r);
+      if (style == listing_style::names) body += n + "\r\n";
+      if (style == listing_style::facts) body += mlsx_line(n, *r, can_write_);
     }
   } else if (fs::exists(*real, ec)) {
-    if (style == 2) return reply(out, "501 No such directory.");
-    if (style == 0) body += list_line(real->filename().string(), *real);
-    if (style == 1) body += arg + "\r\n";
+    if (style == listing_style::facts) return reply(out, "501 No such directory.");
+    if (style == listing_style::list) body += list_line(real->filename().string(), *real);
+    if (style == listing_style::names) body += arg + "\r\n";
   } else {
-    return reply(out, style == 2 ? "501 No such directory." : "550 No such file or directory.");
+    return reply(out, style == listing_style::facts ? "501 No such directory."
+                                                    : "550 No such file or directory.");
   }
   if (fault_data_refuse(verb, raw, out)) return;
   auto x = std::make_shared<transfer>();
@@ -1117,13 +1110,13 @@ void protocol::listing(const std::string& raw, std::vector<action>& out, int sty
 }
 
 void protocol::cmd_list(const std::string& arg, std::vector<action>& out) {
-  listing(arg, out, 0);
+  listing(arg, out, listing_style::list);
 }
 void protocol::cmd_nlst(const std::string& arg, std::vector<action>& out) {
-  listing(arg, out, 1);
+  listing(arg, out, listing_style::names);
 }
 void protocol::cmd_mlsd(const std::string& arg, std::vector<action>& out) {
-  listing(arg, out, 2);
+  listing(arg, out, listing_style::facts);
 }
 
 void protocol::cmd_mlst(const std::string& arg, std::vector<action>& out) {
@@ -1200,20 +1193,13 @@ std::vector<action> protocol::transfer_done(transfer_result r, std::uint64_t byt
 }
 
 std::chrono::milliseconds protocol::control_idle() const {
-  auto idle = ctx_.cfg.timeouts.control_idle;
-  if (const auto* e = ctx_.faults.find(fault_action::idle_timeout, tally_))
-    idle = std::min(idle, e->rule.after);
-  return idle;
+  return faults_.idle_limit(ctx_.cfg.timeouts.control_idle);
 }
 
 std::vector<action> protocol::idle_timeout() {
   std::vector<action> out;
-  if (const auto* e = ctx_.faults.find(fault_action::idle_timeout, tally_)) {
-    if (e->rule.after <= ctx_.cfg.timeouts.control_idle) {
-      note(record_kind::fault, e->rule.name.empty() ? "idle_timeout" : e->rule.name);
-      ctx_.faults.consume(e->id, tally_);
-    }
-  }
+  if (const auto f = faults_.idle_fired(ctx_.cfg.timeouts.control_idle))
+    note(record_kind::fault, f.label);
   reply(out, "421 Control connection timed out.");
   closing_ = true;
   action c;
@@ -1235,44 +1221,23 @@ std::vector<action> protocol::login_timeout() {
 
 std::vector<std::pair<fault_book::rule_id, std::chrono::milliseconds>>
 protocol::new_close_timers() {
-  std::vector<std::pair<fault_book::rule_id, std::chrono::milliseconds>> timers;
-  for (const auto& e : ctx_.faults.entries()) {
-    if (e.rule.action != fault_action::close_control || e.rule.commands != 0) continue;
-    if (std::find(armed_close_timers_.begin(), armed_close_timers_.end(), e.id) !=
-        armed_close_timers_.end())
-      continue;
-    if (!ctx_.faults.has_fires_left(e, tally_)) continue;
-    armed_close_timers_.push_back(e.id);
-    timers.emplace_back(e.id, e.rule.after);
-  }
-  return timers;
+  return faults_.new_close_timers();
 }
 
 std::vector<action> protocol::close_timer_fired(fault_book::rule_id id) {
   std::vector<action> out;
-  for (const auto& e : ctx_.faults.entries()) {
-    if (e.id != id) continue;
-    if (!ctx_.faults.has_fires_left(e, tally_)) return out;
-    ctx_.faults.consume(id, tally_);
-    note(record_kind::fault,
-         e.rule.name.empty() ? "close_control after " + std::to_string(e.rule.after.count()) + " ms"
-                             : e.rule.name);
-    closing_ = true;
-    action c;
-    c.what = action::kind::close_control;
-    out.push_back(std::move(c));
-    return out;
-  }
+  const auto f = faults_.close_timer_fired(id);
+  if (!f) return out;
+  note(record_kind::fault, f.label);
+  closing_ = true;
+  action c;
+  c.what = action::kind::close_control;
+  out.push_back(std::move(c));
   return out;
 }
 
 std::pair<std::uint64_t, std::chrono::milliseconds> protocol::control_shape() const {
-  for (const auto& e : ctx_.faults.entries()) {
-    if (e.rule.action == fault_action::shape && e.rule.on == fault_channel::control &&
-        ctx_.faults.has_fires_left(e, tally_))
-      return {e.rule.bytes_per_second, e.rule.latency};
-  }
-  return {0, std::chrono::milliseconds(0)};
+  return faults_.control_shape();
 }
 
 }  // namespace quecsim::ftpd

@@ -573,6 +573,8 @@ void module::finish_line(const std::string& final_text, bool no_result) {
 void module::end_line() {
   busy_ = false;
   flush_urcs();
+  // Nothing followed the line and input flows: no turn of the loop to spend after the answer.
+  if (input_.empty() && !input_paused_) return;
   // Carry on with the bytes that followed the line, outside the handler's call stack.
   boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;

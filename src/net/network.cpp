@@ -42,17 +42,12 @@ class category_impl : public boost::system::error_category {
   }
 };
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Bytes read from the socket at once: small enough that a slow reader holds little.
 constexpr std::size_t socket_read_size = std::size_t{16} * 1024;
 
-// Whether a toxic of `s` acts on direction `dir` (connection::up or connection::down).
-bool acts_on(stream s, int dir) {
-  return s == stream::both || (s == stream::upstream) == (dir == 0);
+// Whether a toxic of `s` acts on the lane of `dir` (upstream or downstream).
+bool acts_on(stream s, stream dir) {
+  return s == stream::both || s == dir;
 }
 
 std::string ms(clock::duration d) {
@@ -141,58 +136,30 @@ error_code make_error_code(errc e) {
   return {static_cast<int>(e), category()};
 }
 
-host_mode parse_host_mode(const std::string& text) {
-  if (text == "embedded") return host_mode::embedded;
-  if (text == "map") return host_mode::map;
-  if (text == "system") return host_mode::system;
-  throw std::invalid_argument("unknown host mode '" + text + "' (embedded, map or system)");
-}
-
-std::pair<std::string, host_target> parse_host_entry(const std::string& text) {
-  const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw std::invalid_argument("host entry '" + text + "' is not NAME=ADDR:PORT");
-  const std::string name = text.substr(0, eq);
-  const std::string rest = text.substr(eq + 1);
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size())
-    throw std::invalid_argument("host entry '" + text + "' is not NAME=ADDR:PORT");
-  std::string addr = rest.substr(0, colon);
-  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
-    addr = addr.substr(1, addr.size() - 2);
-  const std::string port_text = rest.substr(colon + 1);
-  if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c));
-      }))
-    throw std::invalid_argument("host entry '" + text + "' has a bad port");
-  const unsigned long port = std::stoul(port_text);
-  if (port == 0 || port > 65535)
-    throw std::invalid_argument("host entry '" + text + "' has a port outside 1-65535");
-  return {lower(name), host_target{addr, static_cast<std::uint16_t>(port)}};
-}
-
 // ---------------------------------------------------------------------------------------
 // connection
 //
-// Each direction is a pipe of chunks stamped with the time they may move on:
+// Each direction is a lane of chunks stamped with the time they may move on:
 //
-//   user write ─▶ outbound_ (due = now + one way) ─▶ socket write (paced by bandwidth)
-//   socket read ─▶ inbound_ (due = arrival + one way) ─▶ user read (paced by bandwidth)
+//   user write ─▶ up_ (due = now + one way) ─▶ socket write (paced by bandwidth)
+//   socket read ─▶ down_ (due = arrival + one way) ─▶ user read (paced by bandwidth)
 //
-// Both pipes are bounded by pipe_limit: a full outbound pipe holds back the user's write
-// completion; a full inbound pipe stops socket reads, so TCP pushes back on the sender.
+// Both lanes are bounded by pipe_limit: a full outbound lane holds back the user's write
+// completion; a full inbound lane stops socket reads, so TCP pushes back on the sender.
 //
-// Toxics act where bytes enter a pipe (shape(): limit_data cuts, slicer splits, latency
-// delays) and where they leave it (bandwidth lowers the pace, timeout holds everything).
-// An end (a limit reached, inject_eof) is a marker chunk, so the bytes before it are
-// delivered first; only the hot path's flags (shaped_, held_) cost anything without toxics.
+// Toxics and the blackhole are stages of the lanes while they apply (lane.hpp): limits,
+// latency and slicers act where bytes enter, bandwidth and holds where they leave. An end
+// (a limit reached, inject_eof) is a marker chunk, so the bytes before it are delivered
+// first. The connection does the I/O around its lanes and knows no toxic by its kind.
 
 connection::connection(network& net, tcp::socket socket)
     : net_(net),
       socket_(std::move(socket)),
-      read_timer_(net.io()),
-      write_timer_(net.io()),
-      connect_timer_(net.io()) {
+      up_(stream::upstream, lane_env{net.clock(), net.choices_}),
+      down_(stream::downstream, lane_env{net.clock(), net.choices_}),
+      in_(net.io()),
+      out_(net.io()),
+      connect_(net.io()) {
   connected_ = socket_.is_open();
 }
 
@@ -215,21 +182,22 @@ tcp::endpoint connection::remote_endpoint() const {
 }
 
 void connection::start_connect(std::vector<tcp::endpoint> endpoints, handler h) {
-  endpoints_ = std::move(endpoints);
-  connect_handler_ = std::move(h);
+  connect_.endpoints = std::move(endpoints);
+  connect_.done = std::move(h);
   try_endpoint(0);
 }
 
 void connection::try_endpoint(std::size_t index) {
-  if (index >= endpoints_.size()) return finish_connect(make_error_code(errc::connect_failed));
+  if (index >= connect_.endpoints.size())
+    return finish_connect(make_error_code(errc::connect_failed));
   error_code ec;
   if (socket_.is_open()) socket_.close(ec);
-  socket_.open(endpoints_[index].protocol(), ec);
-  if (!ec) bind_source(endpoints_[index], ec);
+  socket_.open(connect_.endpoints[index].protocol(), ec);
+  if (!ec) bind_source(connect_.endpoints[index], ec);
   if (ec) return finish_connect(make_error_code(errc::connect_failed));
-  socket_.async_connect(endpoints_[index], [self = shared_from_this(), index](error_code ec) {
-    self->on_connect(index, ec);
-  });
+  socket_.async_connect(
+      connect_.endpoints[index],
+      [self = shared_from_this(), index](error_code ec) { self->on_connect(index, ec); });
 }
 
 void connection::bind_source(const tcp::endpoint& to, error_code& ec) {
@@ -247,19 +215,19 @@ void connection::bind_source(const tcp::endpoint& to, error_code& ec) {
 void connection::on_connect(std::size_t index, error_code ec) {
   if (closed_ || failure_) return;  // already completed by close() or fail()
   if (ec) {
-    net_.note(events::kind::info, "connect to " + endpoints_[index].address().to_string() + ":" +
-                                      std::to_string(endpoints_[index].port()) +
-                                      " failed: " + ec.message());
+    const auto& ep = connect_.endpoints[index];
+    net_.note(events::kind::info, "connect to " + ep.address().to_string() + ":" +
+                                      std::to_string(ep.port()) + " failed: " + ec.message());
     return try_endpoint(index + 1);
   }
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   // The handshake costs a round trip on a real link.
-  connect_timer_.expires_after(one_way() * 2);
-  connect_timer_.async_wait([self = shared_from_this()](error_code ec) {
+  connect_.timer.expires_after(one_way() * 2);
+  connect_.timer.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->closed_ || self->failure_) return;
     if (self->net_.blackholed()) {
-      self->connect_parked_ = true;
+      self->connect_.parked = true;
       return;
     }
     self->finish_connect({});
@@ -267,13 +235,23 @@ void connection::on_connect(std::size_t index, error_code ec) {
 }
 
 void connection::finish_connect(error_code ec) {
-  if (!connect_handler_) return;
+  if (!connect_.done) return;
   if (!ec) connected_ = true;
-  auto h = std::move(connect_handler_);
-  connect_handler_ = nullptr;
+  auto h = std::move(connect_.done);
+  connect_.done = nullptr;
   asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
   if (!ec) pump_write();  // anything written while connecting
 }
+
+clock::duration connection::one_way() const {
+  return net_.clock().scaled(round_trip_.value_or(net_.config().round_trip) / 2);
+}
+
+std::uint64_t connection::net_config_bandwidth() const {
+  return net_.config().bandwidth;
+}
+
+// ---- inbound: socket -> down_ -> user
 
 void connection::async_read_some(asio::mutable_buffer buffer, io_handler h) {
   if (closed_ || failure_) {
@@ -281,158 +259,111 @@ void connection::async_read_some(asio::mutable_buffer buffer, io_handler h) {
     asio::post(net_.io(), [h = std::move(h), ec] { h(ec, 0); });
     return;
   }
-  user_read_buffer_ = buffer;
-  read_handler_ = std::move(h);
+  in_.user_buffer = buffer;
+  in_.handler = std::move(h);
   do_socket_read();
   pump_read();
 }
 
 void connection::do_socket_read() {
-  if (socket_reading_ || socket_eof_ || closed_ || failure_ || !connected_) return;
+  if (in_.socket_reading || in_.socket_eof || closed_ || failure_ || !connected_) return;
   const std::size_t limit = net_.config().pipe_limit;
-  if (inbound_bytes_ >= limit) return;  // pushes back on the sender through TCP
-  // Read again only once a quarter of the pipe is free: topping a nearly full pipe up a few
+  if (down_.bytes() >= limit) return;  // pushes back on the sender through TCP
+  // Read again only once a quarter of the lane is free: topping a nearly full lane up a few
   // bytes at a time cost a recv (and a TCP window update) each, a third of a download's CPU.
-  const std::size_t room = limit - inbound_bytes_;
+  const std::size_t room = limit - down_.bytes();
   if (room < std::min(socket_read_size, limit / 4)) return;
   const std::size_t want = std::min(socket_read_size, room);
-  socket_read_buffer_.resize(want);
-  socket_reading_ = true;
+  in_.socket_buffer.resize(want);
+  in_.socket_reading = true;
   socket_.async_read_some(
-      asio::buffer(socket_read_buffer_),
+      asio::buffer(in_.socket_buffer),
       [self = shared_from_this()](error_code ec, std::size_t n) { self->on_socket_read(ec, n); });
 }
 
 void connection::on_socket_read(error_code ec, std::size_t n) {
-  socket_reading_ = false;
+  in_.socket_reading = false;
   if (closed_ || failure_ || severed_) return;
-  chunk c;
-  c.due = clock::now() + one_way();
+  const auto due = clock::now() + one_way();
   if (ec) {
-    socket_eof_ = true;
-    c.eof = true;
-    c.error = ec;
-    inbound_.push_back(std::move(c));
+    in_.socket_eof = true;
+    down_.push_end(ec, due);
   } else {
-    c.bytes.assign(socket_read_buffer_.begin(),
-                   socket_read_buffer_.begin() + static_cast<std::ptrdiff_t>(n));
-    if (shaped_[down]) {
-      inbound_bytes_ += shape(down, std::move(c), inbound_);
-    } else {
-      inbound_bytes_ += n;
-      inbound_.push_back(std::move(c));
-    }
+    const auto e = down_.push(in_.socket_buffer.data(), n, due);
+    if (e.ended) limit_reached(stream::downstream, e);
   }
   do_socket_read();
   pump_read();
 }
 
-clock::duration connection::one_way() const {
-  return net_.clock().scaled(round_trip_.value_or(net_.config().round_trip) / 2);
-}
-
-std::uint64_t connection::bandwidth(int dir) const {
-  const std::uint64_t link = bandwidth_.value_or(net_.config().bandwidth);
-  const std::uint64_t toxic = toxic_rate_[dir];
-  if (toxic == 0) return link;
-  return link == 0 ? toxic : std::min(link, toxic);
-}
-
-std::size_t connection::slice(int dir) const {
-  const auto bw = bandwidth(dir);
-  if (bw == 0) return static_cast<std::size_t>(-1);
-  // A tenth of a second's worth at a time keeps a slow link smooth rather than bursty.
-  return static_cast<std::size_t>(std::max<std::uint64_t>(1, bw / 10));
-}
-
-clock::duration connection::pace(int dir, std::size_t n) const {
-  const auto bw = bandwidth(dir);
-  if (bw == 0) return clock::duration::zero();
-  const auto simulated = std::chrono::duration_cast<clock::duration>(
-      std::chrono::duration<double>(static_cast<double>(n) / static_cast<double>(bw)));
-  return net_.clock().scaled(simulated);
-}
-
 void connection::pump_read() {
-  if (!read_handler_ || read_timer_armed_ || closed_ || failure_) return;
-  if (inbound_.empty()) return;
-  if (net_.blackholed() || held_[down]) return;  // kick() or remove_toxic resumes
-  auto& front = inbound_.front();
+  if (!in_.handler || in_.timer_armed || closed_ || failure_) return;
+  if (down_.empty() || down_.held()) return;  // kick() resumes after a hold
   const auto now = clock::now();
-  const auto at = std::max(front.due, read_next_allowed_);
+  const auto at = down_.ready_at();
   if (at > now) {
-    read_timer_armed_ = true;
-    read_timer_.expires_at(at);
-    read_timer_.async_wait([self = shared_from_this()](error_code ec) {
-      self->read_timer_armed_ = false;
+    in_.timer_armed = true;
+    in_.timer.expires_at(at);
+    in_.timer.async_wait([self = shared_from_this()](error_code ec) {
+      self->in_.timer_armed = false;
       if (ec) return;
       self->pump_read();
     });
     return;
   }
+  const chunk& front = down_.front();
   if (front.eof) {
     const error_code ec = front.error;
     if (front.fatal) return fail(ec);  // a toxic's reset, after the bytes before it
-    inbound_.pop_front();
-    socket_eof_ = true;
+    down_.pop();
+    in_.socket_eof = true;
     return complete_read(ec, 0);
   }
-  const std::size_t avail = front.bytes.size() - front.offset;
-  const std::size_t n = std::min({avail, user_read_buffer_.size(), slice(down)});
-  std::copy_n(front.bytes.data() + front.offset, n, static_cast<char*>(user_read_buffer_.data()));
-  front.offset += n;
-  inbound_bytes_ -= n;
-  if (front.offset == front.bytes.size()) inbound_.pop_front();
-  read_next_allowed_ = std::max(read_next_allowed_, now) + pace(down, n);
+  const std::size_t n = down_.take(static_cast<char*>(in_.user_buffer.data()),
+                                   in_.user_buffer.size(), now, link_rate());
   do_socket_read();
   complete_read({}, n);
 }
 
 void connection::complete_read(error_code ec, std::size_t n) {
-  auto h = std::move(read_handler_);
-  read_handler_ = nullptr;
+  auto h = std::move(in_.handler);
+  in_.handler = nullptr;
   if (!h) return;
   asio::post(net_.io(), [h = std::move(h), ec, n] { h(ec, n); });
 }
 
+// ---- outbound: user -> up_ -> socket
+
 void connection::async_write(asio::const_buffer data, io_handler h) {
-  if (closed_ || failure_ || shutdown_requested_ || send_error_) {
-    const error_code ec = closed_       ? error_code(asio::error::operation_aborted)
-                          : failure_    ? failure_
-                          : send_error_ ? send_error_
-                                        : error_code(asio::error::shut_down);
+  if (closed_ || failure_ || out_.shutdown_requested || out_.send_error) {
+    const error_code ec = closed_           ? error_code(asio::error::operation_aborted)
+                          : failure_        ? failure_
+                          : out_.send_error ? out_.send_error
+                                            : error_code(asio::error::shut_down);
     asio::post(net_.io(), [h = std::move(h), ec] { h(ec, 0); });
     return;
   }
-  if (upstream_ended_) {
+  if (out_.ended) {
     // A limit was reached and its end is still on its way: this write fails there.
-    write_handler_ = std::move(h);
-    write_waits_for_end_ = true;
+    out_.handler = std::move(h);
+    out_.waits_for_end = true;
     return;
   }
-  chunk c;
-  c.due = clock::now() + one_way();
-  const char* p = static_cast<const char*>(data.data());
-  c.bytes.assign(p, p + data.size());
-  if (shaped_[up]) {
-    const std::size_t queued = shape(up, std::move(c), outbound_);
-    outbound_bytes_ += queued;
-    if (queued < data.size()) {
-      // Part of it is past a limit: what fits passes, the write fails at the end.
-      write_handler_ = std::move(h);
-      write_waits_for_end_ = true;
-      return pump_write();
-    }
-  } else {
-    outbound_bytes_ += data.size();
-    outbound_.push_back(std::move(c));
+  const auto e =
+      up_.push(static_cast<const char*>(data.data()), data.size(), clock::now() + one_way());
+  if (e.ended) limit_reached(stream::upstream, e);
+  if (e.queued < data.size()) {
+    // Part of it is past a limit: what fits passes, the write fails at the end.
+    out_.handler = std::move(h);
+    out_.waits_for_end = true;
+    return pump_write();
   }
-  if (outbound_bytes_ <= net_.config().pipe_limit) {
+  if (up_.bytes() <= net_.config().pipe_limit) {
     const std::size_t n = data.size();
     asio::post(net_.io(), [h = std::move(h), n] { h({}, n); });
   } else {
-    write_handler_ = std::move(h);
-    write_pending_n_ = data.size();
+    out_.handler = std::move(h);
+    out_.pending_n = data.size();
   }
   pump_write();
 }
@@ -441,93 +372,92 @@ void connection::async_shutdown_send(handler h) {
   if (closed_ || failure_ || severed_) {
     const error_code ec = closed_    ? error_code(asio::error::operation_aborted)
                           : failure_ ? failure_
-                                     : send_error_;
+                                     : out_.send_error;
     asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
     return;
   }
-  shutdown_requested_ = true;
-  shutdown_handler_ = std::move(h);
+  out_.shutdown_requested = true;
+  out_.shutdown_handler = std::move(h);
   pump_write();
 }
 
 void connection::pump_write() {
-  if (socket_writing_ || write_timer_armed_ || closed_ || failure_ || !connected_) return;
-  if (net_.blackholed() || held_[up]) return;
-  if (outbound_.empty()) {
-    if (shutdown_requested_ && shutdown_handler_) {
+  if (out_.socket_writing || out_.timer_armed || closed_ || failure_ || !connected_) return;
+  if (up_.held()) return;  // kick() resumes after a hold
+  if (up_.empty()) {
+    if (out_.shutdown_requested && out_.shutdown_handler) {
       error_code ec;
       socket_.shutdown(tcp::socket::shutdown_send, ec);
-      auto h = std::move(shutdown_handler_);
-      shutdown_handler_ = nullptr;
-      asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
+      complete_shutdown(ec);
     }
     return;
   }
-  auto& front = outbound_.front();
   const auto now = clock::now();
-  const auto at = std::max(front.due, write_next_allowed_);
+  const auto at = up_.ready_at();
   if (at > now) {
-    write_timer_armed_ = true;
-    write_timer_.expires_at(at);
-    write_timer_.async_wait([self = shared_from_this()](error_code ec) {
-      self->write_timer_armed_ = false;
+    out_.timer_armed = true;
+    out_.timer.expires_at(at);
+    out_.timer.async_wait([self = shared_from_this()](error_code ec) {
+      self->out_.timer_armed = false;
       if (ec) return;
       self->pump_write();
     });
     return;
   }
-  if (front.eof) {
-    // An upstream limit: everything before it has reached the socket.
-    const error_code ec = front.error;
-    if (front.fatal) return fail(ec);
-    outbound_.clear();
-    outbound_bytes_ = 0;
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);  // the server reads EOF
-    send_error_ = ec;
-    write_waits_for_end_ = false;
-    complete_write(ec, 0);
-    if (shutdown_handler_) {
-      // What the shutdown asked for has happened.
-      auto h = std::move(shutdown_handler_);
-      shutdown_handler_ = nullptr;
-      asio::post(net_.io(), [h = std::move(h)] { h({}); });
-    }
-    return;
-  }
-  const std::size_t n = std::min(front.bytes.size() - front.offset, slice(up));
-  socket_writing_ = true;
+  const chunk& front = up_.front();
+  if (front.eof) return on_upstream_end();
+  const std::size_t n = up_.slice(link_rate());
+  out_.socket_writing = true;
   asio::async_write(socket_, asio::buffer(front.bytes.data() + front.offset, n),
                     [self = shared_from_this()](error_code ec, std::size_t written) {
                       self->on_socket_write(ec, written);
                     });
 }
 
+void connection::on_upstream_end() {
+  // An upstream limit: everything before it has reached the socket.
+  const chunk& front = up_.front();
+  const error_code ec = front.error;
+  if (front.fatal) return fail(ec);
+  up_.clear();
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);  // the server reads EOF
+  out_.send_error = ec;
+  out_.waits_for_end = false;
+  complete_write(ec, 0);
+  complete_shutdown({});  // what a shutdown asked for has happened
+}
+
 void connection::on_socket_write(error_code ec, std::size_t n) {
-  socket_writing_ = false;
+  out_.socket_writing = false;
   if (closed_ || failure_ || severed_) return;
   if (ec) return fail(ec);
-  auto& front = outbound_.front();
-  front.offset += n;
-  outbound_bytes_ -= n;
-  if (front.offset == front.bytes.size()) outbound_.pop_front();
-  write_next_allowed_ = std::max(write_next_allowed_, clock::now()) + pace(up, n);
-  if (write_handler_ && !write_waits_for_end_ && outbound_bytes_ <= net_.config().pipe_limit) {
-    complete_write({}, write_pending_n_);
+  up_.consume(n, clock::now(), link_rate());
+  if (out_.handler && !out_.waits_for_end && up_.bytes() <= net_.config().pipe_limit) {
+    complete_write({}, out_.pending_n);
   }
   pump_write();
 }
 
 void connection::complete_write(error_code ec, std::size_t n) {
-  auto h = std::move(write_handler_);
-  write_handler_ = nullptr;
+  auto h = std::move(out_.handler);
+  out_.handler = nullptr;
   if (!h) return;
   asio::post(net_.io(), [h = std::move(h), ec, n] { h(ec, n); });
 }
 
+void connection::complete_shutdown(error_code ec) {
+  if (!out_.shutdown_handler) return;
+  auto h = std::move(out_.shutdown_handler);
+  out_.shutdown_handler = nullptr;
+  asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
+}
+
+// ---- ends and faults
+
 void connection::kick() {
-  if (connect_parked_) {
-    connect_parked_ = false;
+  if (connect_.parked) {
+    connect_.parked = false;
     finish_connect({});
   }
   pump_read();
@@ -539,34 +469,26 @@ void connection::fail(error_code ec) {
   failure_ = ec;
   error_code ignored;
   socket_.close(ignored);
-  read_timer_.cancel();
-  write_timer_.cancel();
-  connect_timer_.cancel();
-  for (auto& t : toxics_)
-    if (t.timer) t.timer->cancel();
-  inbound_.clear();
-  outbound_.clear();
-  inbound_bytes_ = outbound_bytes_ = 0;
-  if (connect_handler_) {
-    auto h = std::move(connect_handler_);
-    connect_handler_ = nullptr;
+  in_.timer.cancel();
+  out_.timer.cancel();
+  connect_.timer.cancel();
+  for (auto& r : resets_) r.timer->cancel();
+  down_.clear();
+  up_.clear();
+  if (connect_.done) {
+    auto h = std::move(connect_.done);
+    connect_.done = nullptr;
     asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
   }
   complete_read(ec, 0);
   complete_write(ec, 0);
-  if (shutdown_handler_) {
-    auto h = std::move(shutdown_handler_);
-    shutdown_handler_ = nullptr;
-    asio::post(net_.io(), [h = std::move(h), ec] { h(ec); });
-  }
+  complete_shutdown(ec);
 }
 
 void connection::close() {
   if (closed_) return;
-  const bool had_failure = static_cast<bool>(failure_);
   fail(asio::error::operation_aborted);
   closed_ = true;
-  (void)had_failure;
 }
 
 void connection::set_role(std::string role) {
@@ -579,49 +501,49 @@ void connection::set_role(std::string role) {
 void connection::inject_eof() {
   if (closed_ || failure_ || severed_ || !connected_) return;
   net_.note(events::kind::fault, "eof injected on " + where(role_));
-  if (!socket_eof_) {
-    // The server's FIN, behind what it sent before.
-    chunk c;
-    c.due = clock::now() + one_way();
-    c.eof = true;
-    c.error = asio::error::eof;
-    inbound_.push_back(std::move(c));
-  }
+  // The server's FIN, behind what it sent before.
+  if (!in_.socket_eof) down_.push_end(asio::error::eof, clock::now() + one_way());
   sever(asio::error::broken_pipe);
   pump_read();
 }
 
-void connection::sever(error_code send_error) {
-  severed_ = true;
-  socket_eof_ = true;  // nothing more is read from the socket
-  error_code ignored;
-  socket_.close(ignored);
-  write_timer_.cancel();
-  outbound_.clear();
-  outbound_bytes_ = 0;
-  send_error_ = send_error;
-  write_waits_for_end_ = false;
-  complete_write(send_error, 0);
-  if (shutdown_handler_) {
-    auto h = std::move(shutdown_handler_);
-    shutdown_handler_ = nullptr;
-    asio::post(net_.io(), [h = std::move(h), send_error] { h(send_error); });
+void connection::limit_reached(stream dir, const lane::entered& e) {
+  const bool down = dir == stream::downstream;
+  net_.note(events::kind::fault, "toxic limit_data on " + where(role_) + " " + name(dir) + ": " +
+                                     std::to_string(e.limit) + " bytes passed, " +
+                                     (e.reset ? "reset" : "closing"));
+  if (down) {
+    // The server's side goes at once; the module reads up to the end, then learns of it.
+    sever(e.reset ? make_error_code(errc::connection_reset) : error_code(asio::error::broken_pipe));
+  } else {
+    out_.ended = true;
   }
 }
 
+void connection::sever(error_code send_error) {
+  severed_ = true;
+  in_.socket_eof = true;  // nothing more is read from the socket
+  error_code ignored;
+  socket_.close(ignored);
+  out_.timer.cancel();
+  up_.clear();
+  out_.send_error = send_error;
+  out_.waits_for_end = false;
+  complete_write(send_error, 0);
+  complete_shutdown(send_error);
+}
+
 bool connection::has_toxic(toxic_id id) const {
-  return std::any_of(toxics_.begin(), toxics_.end(),
-                     [id](const applied_toxic& t) { return t.id == id; });
+  return up_.has(id) || down_.has(id);
 }
 
 void connection::apply_toxic(toxic_id id, const toxic& t) {
-  applied_toxic a;
-  a.id = id;
-  a.spec = t;
+  if (acts_on(t.direction, stream::upstream)) up_.add(id, make_stage(t));
+  if (acts_on(t.direction, stream::downstream)) down_.add(id, make_stage(t));
   if (t.type == toxic_type::timeout && t.timeout.count() > 0) {
-    a.timer = std::make_shared<asio::steady_timer>(net_.io());
-    a.timer->expires_after(net_.clock().scaled(t.timeout));
-    a.timer->async_wait([weak = weak_from_this(), id](error_code ec) {
+    auto timer = std::make_shared<asio::steady_timer>(net_.io());
+    timer->expires_after(net_.clock().scaled(t.timeout));
+    timer->async_wait([weak = weak_from_this(), id](error_code ec) {
       auto self = weak.lock();
       if (ec || !self || !self->has_toxic(id)) return;
       if (self->closed_ || self->failure_) return;
@@ -629,128 +551,35 @@ void connection::apply_toxic(toxic_id id, const toxic& t) {
                       "toxic timeout on " + where(self->role_) + ": connection reset");
       self->fail(make_error_code(errc::connection_reset));
     });
+    resets_.push_back({id, std::move(timer)});
   }
-  toxics_.push_back(std::move(a));
-  refresh_toxics();
 }
 
 bool connection::remove_toxic(toxic_id id) {
-  auto it = std::find_if(toxics_.begin(), toxics_.end(),
-                         [id](const applied_toxic& t) { return t.id == id; });
-  if (it == toxics_.end()) return false;
-  if (it->timer) it->timer->cancel();
-  toxics_.erase(it);
-  refresh_toxics();
+  const bool up_had = up_.remove(id);
+  const bool down_had = down_.remove(id);
+  for (auto it = resets_.begin(); it != resets_.end(); ++it) {
+    if (it->id != id) continue;
+    it->timer->cancel();
+    resets_.erase(it);
+    break;
+  }
+  if (!up_had && !down_had) return false;
   // A timeout held bytes: let them move again.
   pump_read();
   pump_write();
   return true;
 }
 
-void connection::refresh_toxics() {
-  for (int dir : {up, down}) {
-    shaped_[dir] = held_[dir] = false;
-    toxic_rate_[dir] = 0;
-    for (const auto& t : toxics_) {
-      if (!acts_on(t.spec.direction, dir)) continue;
-      switch (t.spec.type) {
-        case toxic_type::latency:
-        case toxic_type::slicer:
-        case toxic_type::limit_data:
-          shaped_[dir] = true;
-          break;
-        case toxic_type::bandwidth:
-          toxic_rate_[dir] =
-              toxic_rate_[dir] == 0 ? t.spec.rate : std::min(toxic_rate_[dir], t.spec.rate);
-          break;
-        case toxic_type::timeout:
-          held_[dir] = true;
-          break;
-      }
-    }
+void connection::hold(lane::stage_id id, bool on) {
+  if (on) {
+    up_.add(id, std::make_unique<hold_stage>());
+    down_.add(id, std::make_unique<hold_stage>());
+    return;
   }
-}
-
-std::size_t connection::shape(int dir, chunk c, std::deque<chunk>& pipe) {
-  // limit_data: bytes past the limit never pass; reaching it ends the stream.
-  const applied_toxic* ended = nullptr;
-  for (auto& t : toxics_) {
-    if (t.spec.type != toxic_type::limit_data || !acts_on(t.spec.direction, dir)) continue;
-    const std::uint64_t left = t.spec.bytes - std::min(t.passed[dir], t.spec.bytes);
-    if (c.bytes.size() < left) {
-      t.passed[dir] += c.bytes.size();
-      continue;
-    }
-    c.bytes.resize(static_cast<std::size_t>(left));
-    t.passed[dir] = t.spec.bytes;
-    ended = &t;  // each cut is at least as tight as the one before: the last one decides
-  }
-
-  // latency: one delay per chunk, with its jitter.
-  clock::duration delay{};
-  bool sliced = false;
-  const toxic* slicer = nullptr;
-  for (const auto& t : toxics_) {
-    if (!acts_on(t.spec.direction, dir)) continue;
-    if (t.spec.type == toxic_type::latency) {
-      auto d = t.spec.latency + clock::duration(net_.draw(t.spec.jitter.count()));
-      if (d < clock::duration::zero()) d = clock::duration::zero();
-      net_.choice(toxic_type::latency, std::chrono::nanoseconds(d).count());
-      delay += d;
-    } else if (t.spec.type == toxic_type::slicer && !slicer) {
-      slicer = &t.spec;
-    }
-  }
-  c.due += net_.clock().scaled(delay);
-
-  const std::size_t queued = c.bytes.size();
-  clock::time_point last_due = c.due;
-  if (slicer && !c.bytes.empty()) {
-    // slicer: pieces of about average_size, each `delay` after the one before.
-    sliced = true;
-    const auto gap = net_.clock().scaled(slicer->delay);
-    std::size_t at = 0;
-    while (at < c.bytes.size()) {
-      const auto spread = static_cast<std::int64_t>(slicer->size_variation);
-      const auto size = static_cast<std::size_t>(static_cast<std::int64_t>(slicer->average_size) +
-                                                 net_.draw(spread));
-      net_.choice(toxic_type::slicer, static_cast<std::int64_t>(size));
-      const std::size_t n = std::min(size, c.bytes.size() - at);
-      chunk piece;
-      piece.bytes.assign(c.bytes.begin() + static_cast<std::ptrdiff_t>(at),
-                         c.bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
-      piece.due = std::max(c.due, piece_due_[dir] + gap);
-      piece_due_[dir] = last_due = piece.due;
-      pipe.push_back(std::move(piece));
-      at += n;
-    }
-  }
-  if (!sliced && !c.bytes.empty()) pipe.push_back(std::move(c));
-  if (!ended) return queued;
-
-  // The end, behind the bytes before it.
-  chunk end;
-  end.due = last_due;
-  end.eof = true;
-  end.fatal = ended->spec.reset;
-  const error_code reset = make_error_code(errc::connection_reset);
-  if (dir == down) {
-    end.error = ended->spec.reset ? reset : error_code(asio::error::eof);
-  } else {
-    end.error = ended->spec.reset ? reset : error_code(asio::error::broken_pipe);
-  }
-  net_.note(events::kind::fault, "toxic limit_data on " + where(role_) + " " +
-                                     (dir == down ? "downstream" : "upstream") + ": " +
-                                     std::to_string(ended->spec.bytes) + " bytes passed, " +
-                                     (ended->spec.reset ? "reset" : "closing"));
-  pipe.push_back(std::move(end));
-  if (dir == down) {
-    // The server's side goes at once; the module reads up to the end, then learns of it.
-    sever(ended->spec.reset ? reset : error_code(asio::error::broken_pipe));
-  } else {
-    upstream_ended_ = true;
-  }
-  return queued;
+  up_.remove(id);
+  down_.remove(id);
+  kick();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -841,6 +670,7 @@ void network::track(const std::shared_ptr<connection>& c) {
                                     [](const auto& w) { return w.expired(); }),
                      connections_.end());
   connections_.push_back(c);
+  if (blackholed_) c->hold(blackhole_hold, true);
   if (!toxics_.empty()) apply_toxics(*c, true);
 }
 
@@ -853,53 +683,27 @@ void network::track(const std::shared_ptr<listener>& l) {
 
 std::shared_ptr<connection> network::connect(const std::string& host, std::uint16_t port,
                                              connect_handler h, const std::string& role) {
-  auto c = std::make_shared<connection>(*this, tcp::socket(io_));
-  c->role_ = role;
-  track(c);
-  c->connect_handler_ = std::move(h);
-  auto fail_with = [&](errc e, const std::string& why) {
-    note(events::kind::info, "connect " + host + ":" + std::to_string(port) + ": " + why);
-    c->finish_connect(make_error_code(e));
-    return c;
-  };
-  if (!ctx_.active()) return fail_with(errc::context_inactive, "packet context inactive");
-  if (auto f = take_connect_fault(role)) {
-    note(events::kind::fault, std::string("connect fault ") + name(*f) + ": " + host + ":" +
-                                  std::to_string(port) + " (" + where(role) + ")");
-    if (*f == connect_fault::unanswered) return c;  // the handler waits until close()
-    c->finish_connect(make_error_code(*f == connect_fault::dns_failure ? errc::dns_failed
-                                                                       : errc::connect_failed));
-    return c;
-  }
+  const std::string what = host + ":" + std::to_string(port);
+  auto c = new_connection(std::move(h), role);
+  if (!admit(*c, what, true)) return c;
 
-  // The host map first, in every mode.
-  host_target target{host, port};
-  bool mapped = false;
-  if (auto it = config_.hosts.find(lower(host)); it != config_.hosts.end()) {
-    target = it->second;
-    mapped = true;
-  }
-  error_code ec;
-  auto literal = asio::ip::make_address(target.address, ec);
-  if (!mapped && config_.mode == host_mode::embedded) {
-    target = config_.embedded;
-    literal = asio::ip::make_address(target.address, ec);
-  }
-  if (!ec) {
-    note(events::kind::info, "connect " + host + ":" + std::to_string(port) + " -> " +
-                                 literal.to_string() + ":" + std::to_string(target.port));
-    auto handler = std::move(c->connect_handler_);
-    c->connect_handler_ = nullptr;
-    c->start_connect({tcp::endpoint(literal, target.port)}, std::move(handler));
+  const auto r = resolve(host, port, config_.mode, config_.embedded, config_.hosts);
+  if (r.what == resolution::kind::endpoint) {
+    note(events::kind::info, "connect " + what + " -> " + r.endpoint.address().to_string() + ":" +
+                                 std::to_string(r.endpoint.port()));
+    c->start_connect({r.endpoint}, std::move(c->connect_.done));
     return c;
   }
-  if (config_.mode != host_mode::system) return fail_with(errc::dns_failed, "unknown host");
-
+  if (r.what == resolution::kind::unknown) {
+    note(events::kind::info, "connect " + what + ": unknown host");
+    c->finish_connect(make_error_code(errc::dns_failed));
+    return c;
+  }
   if (!resolver_) resolver_ = std::make_unique<tcp::resolver>(io_);
   std::weak_ptr<connection> weak = c;
   resolver_->async_resolve(
-      target.address, std::to_string(target.port),
-      [this, weak, host, port](error_code ec, const tcp::resolver::results_type& results) {
+      r.target.address, std::to_string(r.target.port),
+      [this, weak, host, what](error_code ec, const tcp::resolver::results_type& results) {
         auto c = weak.lock();
         if (!c || c->closed_ || c->failure_) return;
         if (ec || results.empty()) {
@@ -908,38 +712,43 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
         }
         std::vector<tcp::endpoint> eps;
         for (const auto& r : results) eps.push_back(r.endpoint());
-        note(events::kind::info, "connect " + host + ":" + std::to_string(port) + " -> " +
-                                     eps.front().address().to_string() + ":" +
-                                     std::to_string(eps.front().port()));
-        auto handler = std::move(c->connect_handler_);
-        c->connect_handler_ = nullptr;
-        c->start_connect(std::move(eps), std::move(handler));
+        note(events::kind::info, "connect " + what + " -> " + eps.front().address().to_string() +
+                                     ":" + std::to_string(eps.front().port()));
+        c->start_connect(std::move(eps), std::move(c->connect_.done));
       });
   return c;
 }
 
 std::shared_ptr<connection> network::connect(const tcp::endpoint& ep, connect_handler h,
                                              const std::string& role) {
+  auto c = new_connection(std::move(h), role);
+  if (admit(*c, ep.address().to_string() + ":" + std::to_string(ep.port()), false))
+    c->start_connect({ep}, std::move(c->connect_.done));
+  return c;
+}
+
+std::shared_ptr<connection> network::new_connection(connect_handler h, const std::string& role) {
   auto c = std::make_shared<connection>(*this, tcp::socket(io_));
   c->role_ = role;
   track(c);
-  if (!ctx_.active()) {
-    c->connect_handler_ = std::move(h);
-    c->finish_connect(make_error_code(errc::context_inactive));
-    return c;
-  }
-  if (auto f = take_connect_fault(role)) {
-    note(events::kind::fault, std::string("connect fault ") + name(*f) + ": " +
-                                  ep.address().to_string() + ":" + std::to_string(ep.port()) +
-                                  " (" + where(role) + ")");
-    c->connect_handler_ = std::move(h);
-    if (*f == connect_fault::unanswered) return c;  // the handler waits until close()
-    c->finish_connect(make_error_code(*f == connect_fault::dns_failure ? errc::dns_failed
-                                                                       : errc::connect_failed));
-    return c;
-  }
-  c->start_connect({ep}, std::move(h));
+  c->connect_.done = std::move(h);
   return c;
+}
+
+bool network::admit(connection& c, const std::string& what, bool say_inactive) {
+  if (!ctx_.active()) {
+    if (say_inactive) note(events::kind::info, "connect " + what + ": packet context inactive");
+    c.finish_connect(make_error_code(errc::context_inactive));
+    return false;
+  }
+  auto f = take_connect_fault(c.role_);
+  if (!f) return true;
+  note(events::kind::fault,
+       std::string("connect fault ") + name(*f) + ": " + what + " (" + where(c.role_) + ")");
+  if (*f == connect_fault::unanswered) return false;  // the handler waits until close()
+  c.finish_connect(
+      make_error_code(*f == connect_fault::dns_failure ? errc::dns_failed : errc::connect_failed));
+  return false;
 }
 
 std::shared_ptr<listener> network::listen(error_code& ec) {
@@ -973,9 +782,8 @@ void network::blackhole(bool on) {
   if (on == blackholed_) return;
   blackholed_ = on;
   note(events::kind::fault, on ? "blackhole on" : "blackhole off");
-  if (on) return;
   for (auto& w : connections_)
-    if (auto c = w.lock()) c->kick();
+    if (auto c = w.lock()) c->hold(blackhole_hold, on);
 }
 
 void network::context_down() {
@@ -1072,12 +880,12 @@ std::optional<connect_fault> network::take_connect_fault(const std::string& role
   return std::nullopt;
 }
 
-std::int64_t network::draw(std::int64_t spread) {
+std::int64_t network::random_choices::draw(std::int64_t spread) {
   if (spread <= 0) return 0;
   // The modulo's bias is far below anything a test could see, and unlike the standard
   // distributions it draws the same numbers with every standard library.
   const auto span = static_cast<std::uint64_t>(spread) * 2 + 1;
-  return static_cast<std::int64_t>(rng_() % span) - spread;
+  return static_cast<std::int64_t>(rng() % span) - spread;
 }
 
 std::size_t network::open_connections() const {

@@ -41,7 +41,11 @@ uart::uart(boost::asio::io_context& io, int master_fd, events::bus& bus, int mod
       module_id_(module_id),
       baud_(baud),
       read_pace_(io),
-      write_pace_(io) {}
+      write_pace_(io) {
+  // Direct writes (write()) take what fits and never wait; reads already expect EAGAIN.
+  boost::system::error_code ignored;
+  fd_.non_blocking(true, ignored);
+}
 
 uart::~uart() {
   *alive_ = false;
@@ -116,6 +120,25 @@ void uart::resume_input() {
 
 void uart::write(std::string_view bytes) {
   if (bytes.empty()) return;
+  if (!writing_ && baud_ == 0 && out_.size() == out_pos_) {
+    // An idle line at full speed: the pty takes what fits now, and nothing runs after it (an
+    // answer's round trip is this write; the host shares the CPU with what follows it).
+    const ssize_t got = ::write(fd_.native_handle(), bytes.data(), bytes.size());
+    if (got > 0) {
+      const auto n = static_cast<std::size_t>(got);
+      if (bus_.active()) {
+        // Recorded where an asynchronous write's completion would record it, so the
+        // transcript keeps its order (the state change that follows a CONNECT comes first).
+        boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_),
+                                sent = std::string(bytes.substr(0, n))] {
+          if (!alive.expired()) bus_.publish({events::kind::uart_tx, module_id_, "uart", sent});
+        });
+      }
+      bytes.remove_prefix(n);
+      if (bytes.empty()) return;
+    }
+    // What did not fit (or an error) goes the asynchronous way, which reports and retries.
+  }
   // Only the bytes not yet handed to the descriptor live here, so growing or compacting this
   // buffer never moves memory an asynchronous write is reading.
   if (out_pos_ > 0 && out_pos_ >= out_.size() / 2) {

@@ -2,7 +2,11 @@
 
 #include "quecsim/core/clock.hpp"
 #include "quecsim/core/events.hpp"
+#include "quecsim/net/errors.hpp"
+#include "quecsim/net/lane.hpp"
 #include "quecsim/net/packet_context.hpp"
+#include "quecsim/net/resolve.hpp"
+#include "quecsim/net/toxic.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,43 +26,6 @@
 #include <vector>
 
 namespace quecsim::net {
-
-/// Failures the network layer reports in its own words, so the FTP layer can tell a DNS
-/// failure (-4) from a refused connect (-5), a torn-down context (-8) and a timeout (-9).
-enum class errc {
-  dns_failed = 1,    ///< the host name did not resolve (or is unknown to the host map)
-  connect_failed,    ///< the TCP connect failed (refused, unreachable, ...)
-  context_inactive,  ///< a connect was asked for while the packet context is down
-  context_down,      ///< the packet context went down under an open connection
-  connection_reset,  ///< the fault seam reset the connection (looks like the peer dropped it)
-  timed_out,         ///< a deadline passed (used by callers that time out through the network)
-};
-
-/// The error category of `errc`.
-const boost::system::error_category& category();
-
-/// Makes an `error_code` of the network category.
-boost::system::error_code make_error_code(errc e);
-
-/// How host names given to `network::connect` find their server.
-enum class host_mode {
-  embedded,  ///< every name and IP literal goes to `network_config::embedded` (the default)
-  map,       ///< only `network_config::hosts` entries and IP literals; other names fail (-4)
-  system,    ///< the system resolver, after `hosts` entries
-};
-
-/// Parses "embedded", "map" or "system"; throws std::invalid_argument otherwise.
-host_mode parse_host_mode(const std::string& text);
-
-/// Where a name points: an address literal (or name for system mode) and a port.
-struct host_target {
-  std::string address;  ///< IP literal (in system mode also a name to resolve)
-  std::uint16_t port = 21;
-};
-
-/// Parses "NAME=ADDR:PORT" (as `--host` takes it) into a name and a target; throws
-/// std::invalid_argument with the reason when malformed.
-std::pair<std::string, host_target> parse_host_entry(const std::string& text);
 
 /// Settings of one module's network. Durations are simulated (scaled by the clock).
 struct network_config {
@@ -80,43 +47,6 @@ struct network_config {
   std::string source_address;
   /// Bytes a connection holds in flight per direction before it pushes back on its user.
   std::size_t pipe_limit = std::size_t{64} * 1024;
-};
-
-/// Which way bytes flow: upstream = module → server (writes), downstream = server → module
-/// (reads); both = each way on its own (a limit counts each way separately).
-enum class stream { upstream, downstream, both };
-
-/// The kinds of toxic (toxiproxy's vocabulary) a network can put on its connections.
-enum class toxic_type { latency, bandwidth, slicer, limit_data, timeout };
-
-/// The stable name of a toxic type ("latency", "bandwidth", "slicer", "limit_data", "timeout").
-const char* name(toxic_type t);
-/// The stable name of a stream ("upstream", "downstream", "both").
-const char* name(stream s);
-
-/// A fault that shapes or ends the bytes of matching connections, from the moment it applies
-/// to one. Durations are simulated (scaled by the clock). Only the fields of its type matter.
-struct toxic {
-  toxic_type type = toxic_type::latency;
-  std::string role;  ///< "" every connection, else only connections of that role
-  stream direction = stream::both;
-  clock::duration latency{};       ///< latency: added one-way delay of every chunk
-  clock::duration jitter{};        ///< latency: plus or minus a uniformly random extra
-  std::uint64_t rate = 0;          ///< bandwidth: bytes per simulated second (> 0)
-  std::size_t average_size = 0;    ///< slicer: split chunks into pieces of about this size
-  std::size_t size_variation = 0;  ///< slicer: plus or minus this (< average_size)
-  clock::duration delay{};         ///< slicer: delay between pieces
-  std::uint64_t bytes = 0;         ///< limit_data: the stream ends after this many bytes
-  /// limit_data/timeout: end with a reset (connection_reset) rather than orderly (limit_data:
-  /// EOF to the module downstream, FIN to the server upstream).
-  bool reset = false;
-  /// timeout: nothing passes; after this long the connection fails with connection_reset
-  /// (zero: never, the bytes just stop).
-  clock::duration timeout{};
-  /// How many new connections it applies to; -1: every connection, open ones included. A
-  /// connection is new to a role-bound toxic when it takes the role (an accepted active-mode
-  /// data connection gets "ftp-data" just after it exists).
-  int count = -1;
 };
 
 /// Names a toxic for `network::remove_toxic`.
@@ -193,23 +123,44 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   friend class network;
-  struct chunk {
-    std::vector<char> bytes;
-    std::size_t offset = 0;
-    clock::time_point due;
-    bool eof = false;                 ///< an end-of-stream marker rather than bytes
-    boost::system::error_code error;  ///< with eof: why the stream ended
-    bool fatal = false;               ///< with eof: the connection fails with `error` there
+  /// The I/O of the inbound lane: the socket's reads into it, the user's read out of it.
+  struct read_side {
+    explicit read_side(boost::asio::io_context& io) : timer(io) {}
+    boost::asio::steady_timer timer;  ///< waits for the front to be due
+    bool timer_armed = false;
+    bool socket_reading = false;
+    bool socket_eof = false;  ///< nothing more is read from the socket
+    boost::asio::mutable_buffer user_buffer;
+    io_handler handler;
+    std::vector<char> socket_buffer;
   };
-  /// A toxic applied to this connection, with what it counted so far.
-  struct applied_toxic {
-    toxic_id id = 0;
-    toxic spec;
-    std::uint64_t passed[2] = {0, 0};                  ///< limit_data: bytes counted per direction
-    std::shared_ptr<boost::asio::steady_timer> timer;  ///< timeout: ends the connection
+  /// The I/O of the outbound lane: the user's writes into it, the socket's writes out of it.
+  struct write_side {
+    explicit write_side(boost::asio::io_context& io) : timer(io) {}
+    boost::asio::steady_timer timer;  ///< waits for the front to be due
+    bool timer_armed = false;
+    bool socket_writing = false;
+    io_handler handler;  ///< a write held back because the lane is full
+    std::size_t pending_n = 0;
+    bool waits_for_end = false;  ///< the held write crossed a limit: it fails at the end
+    bool ended = false;          ///< an upstream limit was reached: writes wait for its end
+    boost::system::error_code send_error;  ///< why writes fail after the far side ended
+    connection::handler shutdown_handler;
+    bool shutdown_requested = false;
   };
-  static constexpr int up = 0;    ///< index of the upstream (outbound) direction
-  static constexpr int down = 1;  ///< index of the downstream (inbound) direction
+  /// A connect on its way.
+  struct connect_side {
+    explicit connect_side(boost::asio::io_context& io) : timer(io) {}
+    std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+    handler done;
+    boost::asio::steady_timer timer;  ///< the handshake's round trip
+    bool parked = false;              ///< connected while blackholed: completion held back
+  };
+  /// A timeout toxic's reset, due after its duration.
+  struct reset_timer {
+    toxic_id id;
+    std::shared_ptr<boost::asio::steady_timer> timer;
+  };
 
   void start_connect(std::vector<boost::asio::ip::tcp::endpoint> endpoints, handler h);
   void try_endpoint(std::size_t index);
@@ -219,78 +170,48 @@ class connection : public std::enable_shared_from_this<connection> {
   void finish_connect(boost::system::error_code ec);
   void do_socket_read();
   void on_socket_read(boost::system::error_code ec, std::size_t n);
+  /// Whether bytes may skip `l`: nothing shapes, holds or paces them and the link adds no
+  /// delay (then a read goes straight into the user's buffer, a write straight out).
+  bool direct(const lane& l) const;
+  void on_direct_read(boost::system::error_code ec, std::size_t n);
   void pump_read();
   void pump_write();
   void on_socket_write(boost::system::error_code ec, std::size_t n);
-  void kick();  ///< resume after a blackhole or a timeout toxic ends
+  void on_upstream_end();  ///< an upstream limit's end reached the socket
+  void kick();             ///< resume after a hold ends (a blackhole, a timeout toxic)
   void complete_read(boost::system::error_code ec, std::size_t n);
   void complete_write(boost::system::error_code ec, std::size_t n);
-  std::size_t slice(int dir) const;
-  clock::duration pace(int dir, std::size_t n) const;
+  void complete_shutdown(boost::system::error_code ec);
   clock::duration one_way() const;
-  std::uint64_t bandwidth(int dir) const;
+  std::uint64_t link_rate() const { return bandwidth_.value_or(net_config_bandwidth()); }
+  std::uint64_t net_config_bandwidth() const;
+  /// A limit ended the stream entering `dir`'s lane: what the ends of the connection see.
+  void limit_reached(stream dir, const lane::entered& e);
 
-  // Toxics.
+  // Toxics: stages of the lanes they act on, added and removed as the toxic applies.
   void apply_toxic(toxic_id id, const toxic& t);
   bool remove_toxic(toxic_id id);
   bool has_toxic(toxic_id id) const;
-  void refresh_toxics();  ///< recomputes the per-direction summary the hot path reads
-  /// Passes `c` (bytes) through the direction's limit, slicer and latency toxics into
-  /// `pipe`; returns the bytes it queued.
-  std::size_t shape(int dir, chunk c, std::deque<chunk>& pipe);
+  void hold(lane::stage_id id, bool on);  ///< a hold on both lanes (the blackhole)
   /// Closes the socket towards the server while the module still drains what is in flight;
   /// writes from now on fail with `send_error`.
   void sever(boost::system::error_code send_error);
 
   network& net_;
   boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer read_timer_;
-  boost::asio::steady_timer write_timer_;
-  boost::asio::steady_timer connect_timer_;
+  std::string role_;
   bool connected_ = false;
   bool closed_ = false;
-  std::optional<clock::duration> round_trip_;
-  std::optional<std::uint64_t> bandwidth_;
-  std::string role_;
+  bool severed_ = false;  ///< the socket was closed by a fault seam
   boost::system::error_code failure_;
-
-  // Toxics: what applies, and a summary per direction so the hot path checks a flag.
-  std::vector<applied_toxic> toxics_;
-  bool shaped_[2] = {false, false};       ///< a latency, slicer or limit_data toxic applies
-  bool held_[2] = {false, false};         ///< a timeout toxic holds every byte
-  std::uint64_t toxic_rate_[2] = {0, 0};  ///< the lowest bandwidth toxic (0: none)
-  clock::time_point piece_due_[2]{};      ///< slicer: when the last piece was due
-  bool severed_ = false;                  ///< the socket was closed by a fault seam
-  bool upstream_ended_ = false;           ///< an upstream limit was reached: writes wait
-  boost::system::error_code send_error_;  ///< why writes fail after the far side ended
-
-  // Connect.
-  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
-  handler connect_handler_;
-  bool connect_parked_ = false;  ///< connected while blackholed: completion held back
-
-  // Inbound pipe: bytes read from the socket wait here until due.
-  std::deque<chunk> inbound_;
-  std::size_t inbound_bytes_ = 0;
-  bool socket_reading_ = false;
-  bool socket_eof_ = false;
-  boost::asio::mutable_buffer user_read_buffer_;
-  io_handler read_handler_;
-  bool read_timer_armed_ = false;
-  clock::time_point read_next_allowed_{};
-  std::vector<char> socket_read_buffer_;
-
-  // Outbound pipe: bytes written by the user wait here until due.
-  std::deque<chunk> outbound_;
-  std::size_t outbound_bytes_ = 0;
-  bool socket_writing_ = false;
-  bool write_timer_armed_ = false;
-  io_handler write_handler_;  ///< a write held back because the pipe is full
-  std::size_t write_pending_n_ = 0;
-  bool write_waits_for_end_ = false;  ///< the held write crossed a limit: it fails at the end
-  handler shutdown_handler_;
-  bool shutdown_requested_ = false;
-  clock::time_point write_next_allowed_{};
+  std::optional<clock::duration> round_trip_;  ///< the link's, overriding the network's
+  std::optional<std::uint64_t> bandwidth_;     ///< the link's, overriding the network's
+  lane up_;    ///< module -> server: user writes wait here until due
+  lane down_;  ///< server -> module: socket reads wait here until due
+  read_side in_;
+  write_side out_;
+  connect_side connect_;
+  std::vector<reset_timer> resets_;
 };
 
 /// A listening socket for active-mode (PORT) data connections.
@@ -393,11 +314,11 @@ class network {
   void clear_connect_faults();
 
   /// Seeds the random choices of toxics (jitter, slicer sizes), so a seed repeats a run.
-  void seed(std::uint64_t s) { rng_.seed(s); }
+  void seed(std::uint64_t s) { choices_.rng.seed(s); }
   /// Test hook: called with each random choice a toxic makes, a latency toxic's delay of
   /// one chunk (simulated nanoseconds) or a slicer's piece size (bytes).
   using choice_hook = std::function<void(toxic_type, std::int64_t)>;
-  void on_toxic_choice(choice_hook h) { choice_hook_ = std::move(h); }
+  void on_toxic_choice(choice_hook h) { choices_.hook = std::move(h); }
 
   /// Connections currently open (connected or connecting, not failed or closed).
   std::size_t open_connections() const;
@@ -418,16 +339,28 @@ class network {
   friend class listener;
   void track(const std::shared_ptr<connection>& c);
   void track(const std::shared_ptr<listener>& l);
+  /// A tracked connection of `role` whose connect completes through `h`.
+  std::shared_ptr<connection> new_connection(connect_handler h, const std::string& role);
+  /// Whether a connect to `what` may go on: false when the packet context is inactive or a
+  /// connect fault takes it (then it has completed, or waits forever for an unanswered one).
+  bool admit(connection& c, const std::string& what, bool say_inactive);
   /// Applies the toxics `c`'s role matches that it does not have yet; `fresh` (a new
   /// connection, or one that just got its role) also takes count-limited ones.
   void apply_toxics(connection& c, bool fresh);
   /// The connect fault a connect of `role` meets, if any (counting it down).
   std::optional<connect_fault> take_connect_fault(const std::string& role);
-  /// A random choice in [-spread, +spread].
-  std::int64_t draw(std::int64_t spread);
-  void choice(toxic_type t, std::int64_t value) const {
-    if (choice_hook_) choice_hook_(t, value);
-  }
+  /// The toxics' random choices: one seeded generator for the module, and the test hook.
+  class random_choices final : public chooser {
+   public:
+    std::int64_t draw(std::int64_t spread) override;
+    void chose(toxic_type type, std::int64_t value) override {
+      if (hook) hook(type, value);
+    }
+    std::mt19937_64 rng{0};
+    choice_hook hook;
+  };
+  /// The stage id of the blackhole's hold (toxic ids start at 1).
+  static constexpr lane::stage_id blackhole_hold = 0;
 
   struct toxic_entry {
     toxic_id id;
@@ -454,13 +387,7 @@ class network {
   std::vector<toxic_entry> toxics_;
   toxic_id next_toxic_ = 1;
   std::vector<connect_fault_entry> connect_faults_;
-  std::mt19937_64 rng_{0};
-  choice_hook choice_hook_;
+  random_choices choices_;
 };
 
 }  // namespace quecsim::net
-
-namespace boost::system {
-template <>
-struct is_error_code_enum<quecsim::net::errc> : std::true_type {};
-}  // namespace boost::system

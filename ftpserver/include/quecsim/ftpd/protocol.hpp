@@ -13,6 +13,7 @@
 
 #include "quecsim/ftpd/config.hpp"
 #include "quecsim/ftpd/fault.hpp"
+#include "quecsim/ftpd/fault_filter.hpp"
 #include "quecsim/ftpd/jail.hpp"
 
 // The FTP server's protocol core, without sockets: a control-connection state machine fed
@@ -264,20 +265,28 @@ class protocol {
   void set_observer(observer o) { observer_ = std::move(o); }
 
  private:
+  /// Which store command: STOR (truncate or restart), APPE (append), STOU (a fresh name).
+  enum class store_mode { store, append, unique };
+  /// Which listing command: LIST (`ls -l` lines), NLST (names), MLSD (fact lines).
+  enum class listing_style { list, names, facts };
   struct command_spec;
   using handler = void (protocol::*)(const std::string& arg, std::vector<action>& out);
 
   std::vector<action> run_line(const command_line& line);
   void reply(std::vector<action>& out, std::string text);
   void note(record_kind k, std::string_view text) const;
+  /// The seam where a data connection would be set up: whether a fault refuses it (then
+  /// `out` has the refusal).
   bool fault_data_refuse(const std::string& verb, const std::string& arg, std::vector<action>& out);
+  /// The seam where a transfer starts: the faults that act on it.
+  void fault_transfer(transfer& x, const std::string& verb, const std::string& arg);
   std::optional<std::filesystem::path> real_path(const std::string& arg, std::string* vpath,
                                                  std::vector<action>& out);
   bool need_write(std::vector<action>& out);
   void begin_transfer(std::shared_ptr<transfer> x, const std::string& verb, const std::string& arg,
                       std::vector<action>& out, std::string preliminary);
-  void store(const std::string& arg, std::vector<action>& out, int mode);
-  void listing(const std::string& arg, std::vector<action>& out, int style);
+  void store(const std::string& arg, std::vector<action>& out, store_mode mode);
+  void listing(const std::string& arg, std::vector<action>& out, listing_style style);
 
   // Command handlers, one per verb (synonyms share).
   void cmd_user(const std::string& arg, std::vector<action>& out);
@@ -325,8 +334,7 @@ class protocol {
   line_splitter splitter_;
   std::deque<command_line> pending_;
   observer observer_;
-  fault_book::tally tally_;
-  std::vector<fault_book::rule_id> armed_close_timers_;
+  fault_filter faults_;  ///< every fault rule acts through it
 
   std::string user_;
   bool user_given_ = false;
