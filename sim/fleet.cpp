@@ -126,14 +126,15 @@ nlohmann::json fleet::ready_json() const {
   auto list = nlohmann::json::array();
   for (std::size_t i = 0; i < stations_.size(); ++i) {
     const auto& s = *stations_[i];
-    list.push_back({{"module", i},
-                    {"pty", s.pty_path().empty() ? nlohmann::json() : nlohmann::json(s.pty_path())},
-                    {"link", s.link().empty() ? nlohmann::json() : nlohmann::json(s.link())},
-                    {"control", s.control_path().empty() ? nlohmann::json()
-                                                         : nlohmann::json(s.control_path())},
-                    {"model", s.model()},
-                    {"state_dir", s.state_dir().lexically_normal().string()},
-                    {"endpoint", s.endpoint_json()}});
+    auto entry = nlohmann::json{
+        {"module", i},
+        {"pty", s.pty_path().empty() ? nlohmann::json() : nlohmann::json(s.pty_path())},
+        {"link", s.link().empty() ? nlohmann::json() : nlohmann::json(s.link())},
+        {"control", s.control_path().empty() ? nlohmann::json() : nlohmann::json(s.control_path())},
+        {"model", s.model()},
+        {"state_dir", s.state_dir().lexically_normal().string()}};
+    if (s.pty_path().empty()) entry["endpoint"] = s.endpoint_json();
+    list.push_back(std::move(entry));
   }
   return {{"pid", ::getpid()},
           {"ftp", server_ ? nlohmann::json{{"address", "127.0.0.1"},

@@ -81,7 +81,7 @@ static int at(const char* command, uint32_t timeout_ms) {
 /* An FTP command: OK at once, then "+QFTPxxx:<n>" when the server has answered; n < 0 is an
  * error code (the manual's table). Returns 1 when n is 0. */
 static int ftp(const char* command, const char* result, uint32_t timeout_ms) {
-  if (!at(command, 2000) || !expect(result, timeout_ms)) return 0;
+  if (!at(command, 5000) || !expect(result, timeout_ms)) return 0;
   const long n = strtol(line + strlen(result), NULL, 10);
   if (n != 0) {
     snprintf(report, sizeof report, "%s: %s", command, line);
@@ -159,11 +159,11 @@ static int run(const char* name, unsigned long want_size, unsigned long want_crc
     up = expect("OK", 1000);
   }
   if (!up) return fail("the module never answered AT");
-  if (!at("ATE0", 2000)) return 0; /* no echo: only answers come back */
+  if (!at("ATE0", 5000)) return 0; /* no echo: only answers come back */
 
   /* 2. The packet context and the FTP session (the manual, 4.1). */
-  if (!at("AT+QIFGCNT=0", 2000) || !at("AT+QICSGP=1,\"CMNET\"", 2000)) return 0;
-  if (!at("AT+QFTPUSER=\"quectel\"", 2000) || !at("AT+QFTPPASS=\"123456\"", 2000)) return 0;
+  if (!at("AT+QIFGCNT=0", 5000) || !at("AT+QICSGP=1,\"CMNET\"", 5000)) return 0;
+  if (!at("AT+QFTPUSER=\"quectel\"", 5000) || !at("AT+QFTPPASS=\"123456\"", 5000)) return 0;
   if (!ftp("AT+QFTPOPEN=\"ftp.example.com\",21", "+QFTPOPEN:", 60000)) return 0;
   if (!ftp("AT+QFTPPATH=\"/\"", "+QFTPPATH:", 30000)) return 0;
 
@@ -171,7 +171,7 @@ static int run(const char* name, unsigned long want_size, unsigned long want_crc
   char command[96];
   snprintf(command, sizeof command, "AT+QFTPGET=\"%s\"", name);
   send(command);
-  if (!expect("OK", 2000) || !expect("CONNECT", 60000) || !skip_lf(2000)) return 0;
+  if (!expect("OK", 5000) || !expect("CONNECT", 60000) || !skip_lf(5000)) return 0;
   size_t got = 0;
   int pdp_lost = 0;
   const long result = download(&got, &pdp_lost);

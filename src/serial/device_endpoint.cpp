@@ -188,8 +188,8 @@ class device final : public endpoint {
   void set_frame(const std::string& frame) {
     const auto comma = frame.find(',');
     if (comma == std::string::npos) return;
-    const int format = std::atoi(frame.c_str());
-    const int parity = std::atoi(frame.c_str() + comma + 1);
+    const long format = std::strtol(frame.c_str(), nullptr, 10);
+    const long parity = std::strtol(frame.c_str() + comma + 1, nullptr, 10);
     if (format < 1 || format > 6 || parity < 0 || parity > 3) return;
     opts_.data_bits = format <= 3 ? 8 : 7;
     opts_.stop_bits = format == 1 || format == 4 ? 2 : 1;

@@ -482,18 +482,20 @@ std::string station::describe(const fault::verdict& v) {
 }
 
 nlohmann::json station::ready_json() const {
-  return nlohmann::json{
-      {"pty", pty_ ? nlohmann::json(pty_->path()) : nlohmann::json()},
-      {"link", opts_.link.empty() ? nlohmann::json() : nlohmann::json(opts_.link)},
-      {"pid", ::getpid()},
-      {"control", control_ ? nlohmann::json(control_path_) : nlohmann::json()},
-      {"model", model()},
-      {"ftp", server_ ? nlohmann::json{{"address", "127.0.0.1"},
-                                       {"port", server_->endpoint().port()},
-                                       {"root", server_->cfg().root.string()}}
-                      : nlohmann::json()},
-      {"state_dir", state_dir_.lexically_normal().string()},
-      {"endpoint", endpoint_json()}};
+  auto ready =
+      nlohmann::json{{"pty", pty_ ? nlohmann::json(pty_->path()) : nlohmann::json()},
+                     {"link", opts_.link.empty() ? nlohmann::json() : nlohmann::json(opts_.link)},
+                     {"pid", ::getpid()},
+                     {"control", control_ ? nlohmann::json(control_path_) : nlohmann::json()},
+                     {"model", model()},
+                     {"ftp", server_ ? nlohmann::json{{"address", "127.0.0.1"},
+                                                      {"port", server_->endpoint().port()},
+                                                      {"root", server_->cfg().root.string()}}
+                                     : nlohmann::json()},
+                     {"state_dir", state_dir_.lexically_normal().string()}};
+  // Only another endpoint is named: the pty's ready line keeps the shape it always had.
+  if (endpoint_) ready["endpoint"] = endpoint_->describe();
+  return ready;
 }
 
 }  // namespace quecsim::station

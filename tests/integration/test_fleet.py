@@ -82,8 +82,8 @@ class Modules(FleetTestCase):
         self.assertEqual(ready["ftp"]["root"], os.path.realpath(self.root))
         self.assertEqual(len(ready["modules"]), N)
         for n, m in enumerate(ready["modules"]):
-            self.assertEqual(sorted(m), ["control", "endpoint", "link", "model", "module",
-                                         "pty", "state_dir"])
+            self.assertEqual(sorted(m), ["control", "link", "model", "module", "pty",
+                                         "state_dir"])
             self.assertEqual(m["module"], n)
             self.assertEqual(m["model"], "M95")
             self.assertEqual(m["link"], os.path.join(self.tmp, "mod%d" % n))

@@ -83,8 +83,13 @@ class TcpListen(ChapterFour):
         sim.command(b"AT+CMEE?", crlf(b"+CMEE: 2") + OK)
 
     def test_the_power_up_lines_come_when_the_host_connects(self):
-        sim = self.start("--tcp-listen", "0")
-        sim.open_url("socket://127.0.0.1:%d" % endpoint(sim)["port"])
+        # A plain socket: pyserial's socket:// discards what has arrived when it opens, and
+        # with --boot-delay 0 the lines may already be there.
+        sim = Quecsim("--tcp-listen", "0", open_port=False)
+        self.addCleanup(_finish, sim)
+        conn = socket.create_connection(("127.0.0.1", endpoint(sim)["port"]), timeout=TIMEOUT)
+        conn.setblocking(False)
+        sim.fd = conn.detach()
         sim.skip_power_up()
         sim.command(b"AT", b"AT\r\r\nOK\r\n")
 

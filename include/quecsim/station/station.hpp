@@ -178,7 +178,7 @@ class station {
   static std::string describe(const fault::verdict& v);
 
   /// The ready line's object: pty, link, pid, control, model, ftp {address, port, root},
-  /// state_dir, endpoint (null where there is none).
+  /// state_dir (null where there is none), and with an endpoint other than the pty, endpoint.
   nlohmann::json ready_json() const;
 
  private:
