@@ -17,18 +17,6 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // Small owned resources
 
-file_handle& file_handle::operator=(file_handle&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-file_handle::~file_handle() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 file_locks::lock& file_locks::lock::operator=(lock&& o) noexcept {
   if (this != &o) {
     reset();
@@ -101,58 +89,44 @@ void ascii_decoder::finish(std::string& out) {
 // ---------------------------------------------------------------------------------------------
 // Lines
 
-void line_splitter::feed(std::string_view bytes, std::deque<command_line>& out) {
-  while (!bytes.empty()) {
-    auto nl = bytes.find('\n');
-    auto chunk = bytes.substr(0, nl);
-    if (!discarding_) {
-      // Room for the line plus its CR.
-      if (partial_.size() + chunk.size() > max_ + 1) {
-        discarding_ = true;
-        partial_.clear();
-        partial_.shrink_to_fit();
+namespace {
+
+// Telnet IAC sequences (IP, DM before ABOR; option negotiation) are not command text.
+std::string without_telnet(std::string_view line) {
+  std::string clean;
+  clean.reserve(line.size());
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    auto c = static_cast<unsigned char>(line[i]);
+    if (c != 0xff) {
+      clean += line[i];
+      continue;
+    }
+    if (i + 1 < line.size()) {
+      auto cmd = static_cast<unsigned char>(line[i + 1]);
+      if (cmd == 0xff) {
+        clean += line[i];
+        ++i;
+      } else if (cmd >= 0xfb && cmd <= 0xfe) {
+        i += 2;
       } else {
-        partial_.append(chunk);
+        ++i;
       }
     }
-    if (nl == std::string_view::npos) return;
-    bytes.remove_prefix(nl + 1);
-    command_line line;
-    if (discarding_) {
-      line.overlong = true;
-    } else {
-      if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
-      if (partial_.size() > max_) {
-        line.overlong = true;
-      } else {
-        // Telnet IAC sequences (IP, DM before ABOR; option negotiation) are not command text.
-        std::string clean;
-        clean.reserve(partial_.size());
-        for (std::size_t i = 0; i < partial_.size(); ++i) {
-          auto c = static_cast<unsigned char>(partial_[i]);
-          if (c != 0xff) {
-            clean += partial_[i];
-            continue;
-          }
-          if (i + 1 < partial_.size()) {
-            auto cmd = static_cast<unsigned char>(partial_[i + 1]);
-            if (cmd == 0xff) {
-              clean += partial_[i];
-              ++i;
-            } else if (cmd >= 0xfb && cmd <= 0xfe) {
-              i += 2;
-            } else {
-              ++i;
-            }
-          }
-        }
-        line.text = std::move(clean);
-      }
-    }
-    partial_.clear();
-    discarding_ = false;
-    out.push_back(std::move(line));
   }
+  return clean;
+}
+
+}  // namespace
+
+void command_splitter::feed(std::string_view bytes, std::deque<command_line>& out) {
+  lines_.feed(
+      bytes,
+      [&out](std::string_view line) {
+        out.push_back({without_telnet(line), false});
+      },
+      [&out] {
+        out.push_back({std::string(), true});
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,7 +682,7 @@ void protocol::cmd_size(const std::string& arg, std::vector<action>& out) {
   if (ec) return reply(out, "550 Cannot read the size.");
   if (ascii_) {
     // The size as it will be transferred: bare LFs become CRLF. Read in bounded chunks.
-    file_handle f(::open(real->c_str(), O_RDONLY | O_CLOEXEC));
+    unique_fd f(::open(real->c_str(), O_RDONLY | O_CLOEXEC));
     if (f.get() < 0) return reply(out, "550 Cannot open the file.");
     std::uint64_t n = 0;
     char buf[65536];
@@ -961,7 +935,7 @@ void protocol::cmd_retr(const std::string& arg, std::vector<action>& out) {
   if (!fs::is_regular_file(*real, ec)) return reply(out, "550 No such file or directory.");
   auto lock = ctx_.locks.try_read(real->string());
   if (!lock) return reply(out, "450 File busy: another session is writing it.");
-  file_handle f(::open(real->c_str(), O_RDONLY | O_CLOEXEC));
+  unique_fd f(::open(real->c_str(), O_RDONLY | O_CLOEXEC));
   if (f.get() < 0) return reply(out, "550 Cannot open the file.");
   struct stat st {};
   if (::fstat(f.get(), &st) != 0) return reply(out, "550 Cannot open the file.");
@@ -992,7 +966,7 @@ void protocol::store(const std::string& arg, std::vector<action>& out, store_mod
   if (data_mode_ == data_mode::none) return reply(out, "425 Use PORT or PASV first.");
   std::string vpath;
   std::optional<fs::path> real;
-  file_handle f;
+  unique_fd f;
   file_locks::lock lock;
   std::error_code ec;
   if (mode == store_mode::unique) {
@@ -1008,7 +982,7 @@ void protocol::store(const std::string& arg, std::vector<action>& out, store_mod
         out.insert(out.end(), scratch.begin(), scratch.end());
         return;
       }
-      f = file_handle(
+      f = unique_fd(
           ::open(real->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
       if (f.get() < 0 && errno != EEXIST) return reply(out, "550 Cannot create the file.");
     }
@@ -1029,7 +1003,7 @@ void protocol::store(const std::string& arg, std::vector<action>& out, store_mod
         return reply(out, "554 Invalid REST parameter.");
     }
     if (fault_data_refuse(verb, arg, out)) return;
-    f = file_handle(::open(real->c_str(), flags, 0644));
+    f = unique_fd(::open(real->c_str(), flags, 0644));
     if (f.get() < 0) {
       if (errno == ENOENT || errno == ENOTDIR) return reply(out, "550 No such file or directory.");
       return reply(out, "550 Cannot open the file for writing.");

@@ -15,6 +15,7 @@
 #include <set>
 #include <utility>
 
+#include "quecsim/core/line_splitter.hpp"
 #include "quecsim/core/transcript.hpp"
 
 // One connection's flow:
@@ -196,42 +197,6 @@ std::optional<std::string> answer_line(std::string_view line, subscription& sub,
   return dump(reply);
 }
 
-// ---- line_splitter ------------------------------------------------------------------------------
-
-line_splitter::line_splitter(std::size_t limit, std::function<void(std::string_view)> on_line,
-                             std::function<void()> on_overlong)
-    : limit_(limit), on_line_(std::move(on_line)), on_overlong_(std::move(on_overlong)) {}
-
-void line_splitter::feed(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto lf = bytes.find('\n');
-    const std::string_view part = bytes.substr(0, lf);
-    if (skipping_) {
-      // The rest of an overlong line: dropped as it arrives.
-    } else if (line_.size() + part.size() > limit_ + 1) {
-      // One byte of slack: the CR of a CRLF line exactly at the limit.
-      line_.clear();
-      line_.shrink_to_fit();
-      skipping_ = true;
-      on_overlong_();
-    } else {
-      line_.append(part);
-    }
-    if (lf == std::string_view::npos) return;
-    if (!skipping_) {
-      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-      if (line_.size() > limit_) {
-        on_overlong_();
-      } else {
-        on_line_(line_);
-      }
-    }
-    line_.clear();
-    skipping_ = false;
-    bytes.remove_prefix(lf + 1);
-  }
-}
-
 // ---- shared state -------------------------------------------------------------------------------
 
 // What the server and its connections share. Connections hold it, so it outlives the server
@@ -256,13 +221,7 @@ class server::session : public std::enable_shared_from_this<session> {
   session(stream_protocol::socket socket, std::shared_ptr<shared> sh)
       : socket_(std::move(socket)),
         shared_(std::move(sh)),
-        splitter_(
-            max_line, [this](std::string_view line) { handle_line(line); },
-            [this] {
-              send(dump({{"ok", false},
-                         {"error", "request line longer than " + std::to_string(max_line) +
-                                       " bytes; discarded"}}));
-            }),
+        splitter_(max_line),
         drop_timer_(socket_.get_executor()) {
     shared_->sessions.insert(this);
   }
@@ -300,7 +259,13 @@ class server::session : public std::enable_shared_from_this<session> {
       if (ec != asio::error::eof || (queue_.empty() && !sub_.active)) close();
       return;
     }
-    splitter_.feed(std::string_view(buf_.data(), n));
+    splitter_.feed(
+        std::string_view(buf_.data(), n), [this](std::string_view line) { handle_line(line); },
+        [this] {
+          send(dump({{"ok", false},
+                     {"error", "request line longer than " + std::to_string(max_line) +
+                                   " bytes; discarded"}}));
+        });
     if (!closed_ && !dropped_) do_read();
   }
 

@@ -289,7 +289,7 @@ TEST_CASE("an overlong line is answered 500 and the next line works") {
 }
 
 TEST_CASE("line splitter keeps no more than the limit of an overlong line") {
-  line_splitter s(8);
+  command_splitter s(8);
   std::deque<command_line> out;
   s.feed("0123456789", out);
   s.feed("abc\r\nok\r\n", out);

@@ -7,6 +7,7 @@
 
 #include "check.hpp"
 #include "quecsim/control/server.hpp"
+#include "quecsim/core/line_splitter.hpp"
 
 namespace {
 
@@ -34,26 +35,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   backend handler;
   control::subscription sub;
   std::size_t overlong = 0;
-  control::line_splitter splitter(
-      limit,
-      [&](std::string_view line) {
-        FUZZ_CHECK(line.size() <= limit);
-        FUZZ_CHECK(line.find('\n') == std::string_view::npos);
-        const auto reply = control::answer_line(line, sub, handler);
-        if (!reply) return;
-        FUZZ_CHECK(reply->find('\n') == std::string::npos);
-        const auto j = json::parse(*reply);
-        FUZZ_CHECK(j.is_object() && j.contains("ok") && j["ok"].is_boolean());
-        FUZZ_CHECK(j["ok"] == true || (j.contains("error") && j["error"].is_string()));
-        if (j.contains("kinds") && j["ok"] == true) FUZZ_CHECK(sub.active && sub.kinds != 0);
-      },
-      [&] { ++overlong; });
+  quecsim::line_splitter splitter(limit);
+  const auto on_line = [&](std::string_view line) {
+    FUZZ_CHECK(line.size() <= limit);
+    FUZZ_CHECK(line.find('\n') == std::string_view::npos);
+    const auto reply = control::answer_line(line, sub, handler);
+    if (!reply) return;
+    FUZZ_CHECK(reply->find('\n') == std::string::npos);
+    const auto j = json::parse(*reply);
+    FUZZ_CHECK(j.is_object() && j.contains("ok") && j["ok"].is_boolean());
+    FUZZ_CHECK(j["ok"] == true || (j.contains("error") && j["error"].is_string()));
+    if (j.contains("kinds") && j["ok"] == true) FUZZ_CHECK(sub.active && sub.kinds != 0);
+  };
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   // Chunks of varying size, as reads deliver them.
   std::size_t chunk = 1;
   while (!rest.empty()) {
     const auto n = std::min(chunk, rest.size());
-    splitter.feed(rest.substr(0, n));
+    splitter.feed(rest.substr(0, n), on_line, [&] { ++overlong; });
     rest.remove_prefix(n);
     // One byte of slack: the CR of a CRLF line exactly at the limit.
     FUZZ_CHECK(splitter.held() <= limit + 1);

@@ -45,28 +45,6 @@ class backend {
   virtual nlohmann::json handle(const nlohmann::json& request) = 0;
 };
 
-/// Splits a byte stream into lines (LF-terminated, a CR before the LF dropped) without ever
-/// holding more than `limit` bytes: a longer line is reported once as overlong and skipped up
-/// to its LF. Pure logic, fed whatever the socket delivered.
-class line_splitter {
- public:
-  /// `on_line(line)` gets each complete line; `on_overlong()` each line over `limit` bytes.
-  line_splitter(std::size_t limit, std::function<void(std::string_view)> on_line,
-                std::function<void()> on_overlong);
-
-  /// Feeds the next bytes of the stream.
-  void feed(std::string_view bytes);
-  /// Bytes of the unfinished line held now (bounded by the limit).
-  std::size_t held() const { return line_.size(); }
-
- private:
-  std::size_t limit_;
-  std::function<void(std::string_view)> on_line_;
-  std::function<void()> on_overlong_;
-  std::string line_;
-  bool skipping_ = false;  // inside an overlong line, until its LF
-};
-
 /// What one client has subscribed to, as its subscribe and unsubscribe requests set it.
 struct subscription {
   bool active = false;      ///< subscribed now

@@ -19,7 +19,6 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using quecsim::control::line_splitter;
 using quecsim::control::max_backlog;
 using quecsim::control::max_line;
 using quecsim::control::request_error;
@@ -185,40 +184,6 @@ std::string failure_of(const std::function<void()>& f) {
 }  // namespace
 
 // ---- framing ------------------------------------------------------------------------------------
-
-TEST_CASE("the line splitter joins chunks into lines and drops a CR before the LF", "[control]") {
-  std::vector<std::string> lines;
-  int overlong = 0;
-  line_splitter s(
-      16, [&](std::string_view l) { lines.emplace_back(l); }, [&] { ++overlong; });
-  s.feed("{\"op\":");
-  s.feed("\"ping\"}\r\n{\"a\"");
-  s.feed(":1}\n\n");
-  CHECK(lines == std::vector<std::string>{"{\"op\":\"ping\"}", "{\"a\":1}", ""});
-  CHECK(overlong == 0);
-  CHECK(s.held() == 0);
-}
-
-TEST_CASE("the line splitter reports an overlong line once and holds no more than its limit",
-          "[control]") {
-  std::vector<std::string> lines;
-  int overlong = 0;
-  line_splitter s(
-      8, [&](std::string_view l) { lines.emplace_back(l); }, [&] { ++overlong; });
-  s.feed("12345678\n");  // exactly the limit: a line
-  for (int i = 0; i < 1000; ++i) {
-    s.feed("abcdefghijk");
-    CHECK(s.held() <= 9);
-  }
-  CHECK(overlong == 1);
-  s.feed("tail\nnext\n");
-  CHECK(overlong == 1);
-  CHECK(lines == std::vector<std::string>{"12345678", "next"});
-  s.feed("123456789\n");  // one over, arriving whole
-  CHECK(overlong == 2);
-  s.feed("12345678\r\n");  // at the limit with CRLF
-  CHECK(lines.back() == "12345678");
-}
 
 // ---- requests -----------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "quecsim/core/line_splitter.hpp"
+#include "quecsim/core/unique_fd.hpp"
 #include "quecsim/ftpd/config.hpp"
 #include "quecsim/ftpd/fault.hpp"
 #include "quecsim/ftpd/fault_filter.hpp"
@@ -21,30 +23,6 @@
 // passive listener, run a transfer, close). Unit tests drive it line by line.
 
 namespace quecsim::ftpd {
-
-/// An owned POSIX file descriptor.
-class file_handle {
- public:
-  file_handle() = default;
-  /// Takes ownership of `fd` (-1 for none).
-  explicit file_handle(int fd) : fd_(fd) {}
-  file_handle(file_handle&& o) noexcept : fd_(o.release()) {}
-  file_handle& operator=(file_handle&& o) noexcept;
-  file_handle(const file_handle&) = delete;
-  file_handle& operator=(const file_handle&) = delete;
-  ~file_handle();
-  /// The descriptor, -1 if none.
-  int get() const { return fd_; }
-  /// Gives the descriptor up without closing it.
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 /// Server-wide registry of files being read or written, so that two sessions cannot write
 /// one file at once (the second is refused with 450) nor read a file while it is written.
@@ -114,19 +92,19 @@ struct command_line {
   bool overlong = false;  ///< longer than the limit: the text was discarded
 };
 
-/// Splits control-connection bytes into lines (LF or CRLF ended). An overlong line is
-/// discarded as it arrives, so it costs no memory.
-class line_splitter {
+/// Splits control-connection bytes into command lines (LF or CRLF ended) over the project's
+/// line splitter: an overlong line is discarded as it arrives, so it costs no memory, and is
+/// reported at its end, in order with the other lines; Telnet IAC sequences are removed.
+class command_splitter {
  public:
   /// `max_line`: the longest line kept, CR/LF excluded.
-  explicit line_splitter(std::size_t max_line) : max_(max_line) {}
+  explicit command_splitter(std::size_t max_line)
+      : lines_(max_line, line_splitter::report::at_end) {}
   /// Consumes `bytes`, appending complete lines to `out`.
   void feed(std::string_view bytes, std::deque<command_line>& out);
 
  private:
-  std::size_t max_;
-  std::string partial_;
-  bool discarding_ = false;
+  line_splitter lines_;
 };
 
 /// A transfer the Asio layer must run over the data connection.
@@ -146,7 +124,7 @@ struct transfer {
   kind what = kind::send_bytes;
   std::string command;  ///< the verb that started it
   std::string path;     ///< virtual path (empty for listings of the current folder)
-  file_handle file;     ///< open, positioned file (send_file / receive_file)
+  unique_fd file;       ///< open, positioned file (send_file / receive_file)
   std::string bytes;    ///< send_bytes payload (already CRLF-terminated lines)
   bool ascii = false;   ///< TYPE A conversion applies
   fault_kind fault = fault_kind::none;
@@ -331,7 +309,7 @@ class protocol {
   static const std::map<std::string, command_spec, std::less<>>& table();
 
   session_context ctx_;
-  line_splitter splitter_;
+  command_splitter splitter_;
   std::deque<command_line> pending_;
   observer observer_;
   fault_filter faults_;  ///< every fault rule acts through it
