@@ -24,6 +24,7 @@
 #include "fleet.hpp"
 #include "quecsim/core/clock.hpp"
 #include "quecsim/fault/scenario.hpp"
+#include "quecsim/serial/uart_rates.hpp"
 #include "quecsim/station/station.hpp"
 #include "replay.hpp"
 #include "report.hpp"
@@ -267,8 +268,7 @@ int run(int argc, char** argv) {
                "Print one JSON line (pty, link, pid) on stdout once ready, and nothing else");
   app.add_option("--transcript", o.transcript, "Write a JSON Lines transcript to FILE");
   app.add_option("--baud", o.baud, "UART rate in bits/s, 10 bits a byte; 0 for no pacing")
-      ->check(CLI::IsMember({0U, 300U, 600U, 1200U, 2400U, 4800U, 9600U, 14400U, 19200U, 28800U,
-                             38400U, 57600U, 115200U, 230400U, 460800U, 921600U}));
+      ->check(CLI::IsMember(quecsim::serial::line_rates()));
   app.add_option("--model", o.model,
                  "Module model: a profile name (M10, M95, M33) or a profile file (NAME.json)");
   app.add_flag("--autobaud", o.autobaud,

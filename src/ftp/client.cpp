@@ -508,7 +508,9 @@ void client::on_data_read(error_code ec, std::size_t n) {
   }
   if (ec) return fail(from_network(ec, true));
   bytes_ += n;
-  publish(events::kind::data_bytes, "down " + std::to_string(n));
+  if (bus_.active()) {
+    bus_.publish({events::kind::data_bytes, module_, "ftp", {}, events::bytes_moved{false, n}});
+  }
   // The sink decides when the next read happens: that is the backpressure.
   auto data = data_;
   sink_->on_data(data_buf_.data(), n, [self = shared_from_this(), data] {
@@ -536,7 +538,10 @@ void client::write(const char* bytes, std::size_t n, written w) {
       return w(code);
     }
     self->bytes_ += moved;
-    self->publish(events::kind::data_bytes, "up " + std::to_string(moved));
+    if (self->bus_.active()) {
+      self->bus_.publish(
+          {events::kind::data_bytes, self->module_, "ftp", {}, events::bytes_moved{true, moved}});
+    }
     w(0);
   });
 }

@@ -177,11 +177,12 @@ std::vector<step> record(const command& c) {
                          n,
                          data_open});
       } else if (e.what == kind::data_bytes) {
-        const bool is_up = e.data.substr(0, 3) == "up ";
+        const auto& moved = std::get<quecsim::events::bytes_moved>(e.detail);
+        const bool is_up = moved.up;
         auto& total = is_up ? up : down;
         // Fire at the first byte of this chunk: the step is "the chunk moves".
         const auto at = total + 1;
-        total += std::stoull(std::string(e.data.substr(e.data.find(' ') + 1)));
+        total += moved.count;
         steps.push_back({std::string("bytes ") + (is_up ? "up " : "down ") + std::to_string(at),
                          {{"bytes", at}, {"direction", is_up ? "up" : "down"}},
                          1,
