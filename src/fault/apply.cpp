@@ -148,6 +148,12 @@ std::string act(const close_data& a, const actor& c) {
          (reset ? "reset" : "orderly close") + ")";
 }
 
+std::string act(const reset_connections&, const actor& c) {
+  if (c.net().open_connections() == 0) throw scenario_error("no open connection");
+  c.net().reset_all();
+  return "every connection reset; the packet context stays up";
+}
+
 std::string act(const pdp_deact& a, const actor& c) {
   if (a.refuse.count() > 0) c.m().context().refuse_until(clock::now() + c.clk.scaled(a.refuse));
   const bool was_active = c.m().context().active();

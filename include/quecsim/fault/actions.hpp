@@ -147,6 +147,17 @@ struct close_data {
   }
 };
 
+/// Every connection is reset at once while the packet context stays up.
+struct reset_connections {
+  static definition<reset_connections> define() {
+    return definition<reset_connections>(
+        "reset_connections",
+        "every open connection and listener is reset at once, the packet context staying up (a "
+        "NAT box or firewall that lost its state): `+QFTPERROR:-6` while idle, the running "
+        "command's code otherwise");
+  }
+};
+
 /// The network tears the packet context down.
 struct pdp_deact {
   std::chrono::milliseconds refuse{0};
@@ -518,10 +529,10 @@ struct open_session {
 /// One action with its typed parameters. The order is the docs' table's.
 using action_value =
     std::variant<idle_timeout, server_reply, server_delay, server_fault, close_control, close_data,
-                 pdp_deact, no_network, network_back, dns_fail, connect_refuse, connect_timeout,
-                 stall, unstall, toxic, clear_toxics, host_delay, host_split, host_duplicate,
-                 host_drop, host_garbage, restart, brownout, urc, raw, registration, signal_quality,
-                 sim, delete_local, fill_storage, open_session>;
+                 reset_connections, pdp_deact, no_network, network_back, dns_fail, connect_refuse,
+                 connect_timeout, stall, unstall, toxic, clear_toxics, host_delay, host_split,
+                 host_duplicate, host_drop, host_garbage, restart, brownout, urc, raw, registration,
+                 signal_quality, sim, delete_local, fill_storage, open_session>;
 
 /// One action's definition with its type erased: what the loader, the schema and the docs
 /// need of it.

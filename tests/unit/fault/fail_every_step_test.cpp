@@ -309,3 +309,23 @@ TEST_CASE("Connect faults at AT+QFTPOPEN's connect step end with -4, -5 and -9",
     fs::remove_all(root);
   }
 }
+
+TEST_CASE("reset_connections ends an idle session with -6 and leaves the packet context up",
+          "[fault]") {
+  const auto root = fresh_root();
+  {
+    stack s(root);
+    open_session(s);
+    REQUIRE(s.mod.context().active());
+    const auto reset = json{{"action", "reset_connections"}};
+    CHECK(s.injector->apply(quecsim::fault::parse_action(reset, "test", "/")) ==
+          "every connection reset; the packet context stays up");
+    CHECK(s.await("+QFTPERROR:-6\r\n"));
+    CHECK(s.net->open_connections() == 0);
+    CHECK(s.mod.context().active());
+    // With nothing open it does nothing, and says why.
+    CHECK_THROWS_WITH(s.injector->apply(quecsim::fault::parse_action(reset, "test", "/")),
+                      "no open connection");
+  }
+  fs::remove_all(root);
+}
