@@ -6,6 +6,7 @@
 
 #include "fleet.hpp"
 #include "quecsim/fault/scenario.hpp"
+#include "quecsim/serial/uart_rates.hpp"
 
 namespace quecsim::sim {
 
@@ -26,8 +27,7 @@ void add_run_flags(CLI::App& app, cli_options& o) {
 // The module itself: its model, its UART rate, how it powers up, its clock.
 void add_module_flags(CLI::App& app, cli_options& o) {
   app.add_option("--baud", o.baud, "UART rate in bits/s, 10 bits a byte; 0 for no pacing")
-      ->check(CLI::IsMember({0U, 300U, 600U, 1200U, 2400U, 4800U, 9600U, 14400U, 19200U, 28800U,
-                             38400U, 57600U, 115200U, 230400U, 460800U, 921600U}));
+      ->check(CLI::IsMember(serial::line_rates()));
   app.add_option("--model", o.model,
                  "Module model: a profile name (M10, M95, M33) or a profile file (NAME.json)");
   app.add_flag("--autobaud", o.autobaud,

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace quecsim {
 
 std::string json_bytes(std::string_view bytes) {
@@ -79,9 +81,25 @@ void secret_masker::mask(std::string& bytes) {
   }
 }
 
+std::string_view event_text(const events::event& e, std::string& scratch) {
+  if (const auto* b = std::get_if<events::bytes_moved>(&e.detail)) {
+    scratch = (b->up ? "up " : "down ") + std::to_string(b->count);
+    return scratch;
+  }
+  if (const auto* f = std::get_if<events::fault_fired>(&e.detail)) {
+    // An object's keys come out sorted, as the injector's records always did.
+    nlohmann::json record{
+        {"scenario", f->scenario}, {"event", f->event}, {"action", f->action}, {"did", f->did}};
+    if (f->params != nullptr) record["params"] = *f->params;
+    scratch = record.dump();
+    return scratch;
+  }
+  return e.data;
+}
+
 std::string record_builder::build(const events::event& e) {
   std::string masked;
-  std::string_view data = e.data;
+  std::string_view data = event_text(e, masked);
   if (e.what == events::kind::uart_rx || e.what == events::kind::uart_tx) {
     masked.assign(e.data);
     maskers_[{e.module, e.what == events::kind::uart_rx}].mask(masked);

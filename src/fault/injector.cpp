@@ -10,17 +10,13 @@
 #include <sstream>
 #include <utility>
 
-#include "quecsim/ftp/service.hpp"
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
-#include "quecsim/module/radio.hpp"
 #include "quecsim/net/network.hpp"
-#include "quecsim/storage/store.hpp"
 
 namespace quecsim::fault {
 namespace {
 
-using json = nlohmann::json;
 using std::chrono::milliseconds;
 
 std::string upper(std::string_view s) {
@@ -31,16 +27,6 @@ std::string upper(std::string_view s) {
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-milliseconds ms(const json& params, const char* key) {
-  return milliseconds(params.value(key, std::int64_t{0}));
-}
-
-std::string role_name(const std::string& role) {
-  if (role == "control") return "ftp-control";
-  if (role == "data") return "ftp-data";
-  return "";
 }
 
 // The name of the command an AT prefix names: "AT+QFTPGET=..." -> "+QFTPGET".
@@ -349,12 +335,11 @@ void injector::on_event(const events::event& e) {
       break;
     }
     case kind::data_bytes: {
-      // "down N" or "up N".
-      const bool up = starts_with(e.data, "up ");
-      const auto n =
-          std::strtoull(std::string(e.data.substr(e.data.find(' ') + 1)).c_str(), nullptr, 10);
+      const auto* moved = std::get_if<events::bytes_moved>(&e.detail);
+      if (moved == nullptr) break;
+      const bool up = moved->up;
       auto& total = up ? data_up_ : data_down_;
-      total += n;
+      total += moved->count;
       match(trigger_kind::bytes, [&](armed_event& a) {
         const auto& t = a.spec.when;
         if (t.from_connect || t.upstream != up || a.bytes_done || total < t.bytes) return false;
@@ -399,8 +384,11 @@ void injector::on_event(const events::event& e) {
 void injector::publish(const std::string& scenario, const std::string& event, const action& a,
                        const std::string& did) {
   ++fired_;
-  const json record{{"scenario", scenario}, {"event", event}, {"action", a.name}, {"did", did}};
-  bus_.publish({events::kind::fault, module_, "fault", record.dump()});
+  bus_.publish({events::kind::fault,
+                module_,
+                "fault",
+                {},
+                events::fault_fired{scenario, event, a.name, did}});
 }
 
 void injector::run_actions(loaded_scenario& s, const armed_event& e, std::optional<bool> arming) {
@@ -427,12 +415,11 @@ std::string injector::apply(const action& a, const std::string& origin) {
   // A live action's record carries the action itself, so a replay can apply it again at the
   // same point; a scenario's actions come back with the scenario.
   ++fired_;
-  const json record{{"scenario", origin},
-                    {"event", "live"},
-                    {"action", a.name},
-                    {"did", did},
-                    {"params", a.params}};
-  bus_.publish({events::kind::fault, module_, "fault", record.dump()});
+  bus_.publish({events::kind::fault,
+                module_,
+                "fault",
+                {},
+                events::fault_fired{origin, "live", a.name, did, &a.params}});
   return did;
 }
 
@@ -445,301 +432,6 @@ void injector::host_fault_armed() {
     });
   }
   seams_.module->attach(*link_);
-}
-
-std::string injector::act(const action& a, std::vector<std::uint64_t>* rules) {
-  const json& p = a.params;
-  auto& m = *seams_.module;
-  auto& net = *seams_.network;
-  const std::string& n = a.name;
-
-  if (n == "idle_timeout") {
-    ftpd::fault_rule r;
-    r.action = ftpd::fault_action::idle_timeout;
-    r.after = milliseconds(0);
-    r.count = 1;
-    r.sticky = true;
-    r.name = "idle_timeout (scenario)";
-    r.client = seams_.server_client;
-    const auto id = seams_.server->add_fault(r);
-    if (rules != nullptr) rules->push_back(id);
-    return "server sends 421 and closes the control connection";
-  }
-  if (n == "server_reply" || n == "server_delay") {
-    ftpd::fault_rule r;
-    r.action = n == "server_reply" ? ftpd::fault_action::reply : ftpd::fault_action::delay;
-    r.command = upper(p["command"].get<std::string>());
-    r.argument = p.value("argument", std::string());
-    r.count = p["count"].get<std::int64_t>();
-    r.sticky = true;
-    if (n == "server_reply") {
-      std::string text;
-      if (p["text"].is_string()) {
-        text = p["text"].get<std::string>();
-        if (text.size() < 2 || text.compare(text.size() - 2, 2, "\r\n") != 0) text += "\r\n";
-      } else {
-        for (const auto& l : p["text"]) text += l.get<std::string>() + "\r\n";
-      }
-      r.text = text;
-    } else {
-      r.after = ms(p, "delay_ms");
-    }
-    r.name = n + " " + r.command;
-    r.client = seams_.server_client;
-    const auto id = seams_.server->add_fault(r);
-    if (rules != nullptr) rules->push_back(id);
-    return n == "server_reply" ? "server answers " + r.command + " with " + r.text.substr(0, 3)
-                               : "server delays its reply to " + r.command;
-  }
-  if (n == "server_fault") {
-    auto r = ftpd::parse_fault_rule(p["rule"], "control", a.pointer + "/rule");
-    if (r.client.empty()) r.client = seams_.server_client;
-    const auto id = seams_.server->add_fault(r);
-    if (rules != nullptr) rules->push_back(id);
-    return std::string("server rule ") + std::string(ftpd::to_string(r.action));
-  }
-  if (n == "close_control" || n == "close_data") {
-    const bool reset = p["mode"] == "reset";
-    const std::string role = n == "close_control" ? "ftp-control" : "ftp-data";
-    const auto after_bytes = p.value("after_bytes", std::uint64_t{0});
-    if (n == "close_data" && after_bytes > 0) {
-      net::toxic t;
-      t.type = net::toxic_type::limit_data;
-      t.role = role;
-      const std::string d = p["direction"];
-      t.direction = d == "up"     ? net::stream::upstream
-                    : d == "down" ? net::stream::downstream
-                                  : net::stream::both;
-      t.bytes = after_bytes;
-      t.reset = reset;
-      t.count = 1;
-      net.add_toxic(t);
-      return "the next data connection ends after " + std::to_string(after_bytes) + " bytes (" +
-             (reset ? "reset" : "orderly close") + ")";
-    }
-    std::size_t hit = 0;
-    for (const auto& c : net.connections()) {
-      if (c->role() != role) continue;
-      if (reset) {
-        c->fail(net::make_error_code(net::errc::connection_reset));
-      } else {
-        c->inject_eof();
-      }
-      ++hit;
-    }
-    if (hit == 0) throw scenario_error("no open " + role + " connection");
-    return (reset ? "reset " : "closed ") + role + " connection";
-  }
-  if (n == "pdp_deact") {
-    const auto refuse = ms(p, "refuse_ms");
-    if (refuse.count() > 0) {
-      m.context().refuse_until(clock::now() + clock_.scaled(refuse));
-    }
-    const bool was_active = m.context().active();
-    m.context().deactivate(net::deact_reason::network);
-    return std::string(was_active ? "packet context torn down" : "packet context already down") +
-           (refuse.count() > 0 ? "; refused for " + std::to_string(refuse.count()) + " ms" : "");
-  }
-  if (n == "no_network") {
-    const auto d = ms(p, "duration_ms");
-    m.context().refuse_until(d.count() > 0 ? clock::now() + clock_.scaled(d)
-                                           : clock::time_point::max());
-    return d.count() > 0 ? "no network for " + std::to_string(d.count()) + " ms"
-                         : "no network until network_back";
-  }
-  if (n == "network_back") {
-    m.context().refuse_until({});
-    return "network back";
-  }
-  if (n == "dns_fail" || n == "connect_refuse" || n == "connect_timeout") {
-    const int count = static_cast<int>(p["count"].get<std::int64_t>());
-    const auto kind = n == "dns_fail"         ? net::connect_fault::dns_failure
-                      : n == "connect_refuse" ? net::connect_fault::refused
-                                              : net::connect_fault::unanswered;
-    const std::string role = n == "dns_fail" ? "" : role_name(p["role"]);
-    net.fail_connects(kind, count, role);
-    return "the next " + std::to_string(count) + " connect(s)" +
-           (role.empty() ? "" : " of " + role) +
-           (n == "dns_fail"         ? ": name lookup fails"
-            : n == "connect_refuse" ? ": refused"
-                                    : ": SYN unanswered");
-  }
-  if (n == "stall") {
-    net.blackhole(true);
-    const auto d = ms(p, "duration_ms");
-    if (d.count() > 0) {
-      after(d, [this] { seams_.network->blackhole(false); });
-      return "link stalled for " + std::to_string(d.count()) + " ms";
-    }
-    return "link stalled until unstall";
-  }
-  if (n == "unstall") {
-    net.blackhole(false);
-    return "link flows again";
-  }
-  if (n == "toxic") {
-    net::toxic t;
-    const std::string type = p["type"];
-    t.type = type == "latency"      ? net::toxic_type::latency
-             : type == "bandwidth"  ? net::toxic_type::bandwidth
-             : type == "slicer"     ? net::toxic_type::slicer
-             : type == "limit_data" ? net::toxic_type::limit_data
-                                    : net::toxic_type::timeout;
-    t.role = role_name(p["role"]);
-    const std::string s = p["stream"];
-    t.direction = s == "upstream"     ? net::stream::upstream
-                  : s == "downstream" ? net::stream::downstream
-                                      : net::stream::both;
-    t.latency = ms(p, "latency_ms");
-    t.jitter = ms(p, "jitter_ms");
-    t.rate = p.value("rate", std::uint64_t{0});
-    t.average_size = p.value("average_size", std::size_t{0});
-    t.size_variation = p.value("size_variation", std::size_t{0});
-    t.delay = ms(p, "delay_ms");
-    t.bytes = p.value("bytes", std::uint64_t{0});
-    t.reset = p["reset"].get<bool>();
-    t.timeout = ms(p, "timeout_ms");
-    t.count = static_cast<int>(p.value("connections", std::int64_t{-1}));
-    const auto id = net.add_toxic(t);
-    const auto d = ms(p, "duration_ms");
-    if (d.count() > 0) after(d, [this, id] { seams_.network->remove_toxic(id); });
-    return "toxic " + type + " on " + (t.role.empty() ? std::string("every connection") : t.role) +
-           " " + s + (d.count() > 0 ? " for " + std::to_string(d.count()) + " ms" : "");
-  }
-  if (n == "clear_toxics") {
-    net.clear_toxics();
-    return "toxics removed";
-  }
-  if (n == "host_delay" || n == "host_split" || n == "host_duplicate" || n == "host_drop") {
-    const auto bytes = p.value("bytes", std::uint64_t{0});
-    host_fault f = host_fault::drop;
-    clock::duration pause{};
-    std::size_t piece = 1;
-    if (n == "host_delay") {
-      f = host_fault::delay;
-      pause = clock_.scaled(ms(p, "ms"));
-    } else if (n == "host_split") {
-      f = host_fault::split;
-      pause = clock_.scaled(ms(p, "gap_ms"));
-      piece = p["size"].get<std::size_t>();
-    } else if (n == "host_duplicate") {
-      f = host_fault::duplicate;
-    }
-    host_fault_armed();
-    link_->arm(f, bytes, pause, piece);
-    return n.substr(5) + " " +
-           (bytes == 0 ? std::string("the next output")
-                       : "the next " + std::to_string(bytes) + " bytes") +
-           " to the host";
-  }
-  if (n == "host_garbage") {
-    const auto length = p["length"].get<std::size_t>();
-    std::string junk(length, '\0');
-    std::uniform_int_distribution<int> byte(0, 255);
-    for (auto& c : junk) c = static_cast<char>(byte(rng_));
-    seams_.port->write(junk);
-    return std::to_string(length) + " random bytes to the host";
-  }
-  if (n == "raw") {
-    seams_.port->write(p["bytes"].get<std::string>());
-    return "raw bytes to the host";
-  }
-  if (n == "urc") {
-    m.urc(p["text"].get<std::string>());
-    return "unsolicited line " + p["text"].get<std::string>();
-  }
-  if (n == "restart") {
-    m.restart();
-    return "module restarted (AT+CFUN=1,1)";
-  }
-  if (n == "brownout") {
-    // The supply dips: the module says so, goes silent at once, and powers up again later.
-    const std::string text = p["text"];
-    seams_.port->write("\r\n" + text + "\r\n");
-    bus_.publish({events::kind::response, module_, "module", text});
-    m.restart(ms(p, "off_ms"));
-    return "brown-out: " + text + ", off for " + std::to_string(ms(p, "off_ms").count()) + " ms";
-  }
-  if (n == "registration") {
-    const std::string s = p["status"];
-    const auto status = s == "home"             ? module::reg_status::home
-                        : s == "roaming"        ? module::reg_status::roaming
-                        : s == "searching"      ? module::reg_status::searching
-                        : s == "denied"         ? module::reg_status::denied
-                        : s == "not_registered" ? module::reg_status::not_registered
-                                                : module::reg_status::unknown;
-    const std::string domain = p["domain"];
-    if (domain == "cs") {
-      m.cellular().set_cs_registration(status);
-    } else if (domain == "ps") {
-      m.cellular().set_ps_registration(status);
-    } else {
-      m.cellular().set_registration(status);
-    }
-    return "registration " + s + " (" + domain + ")";
-  }
-  if (n == "signal") {
-    m.cellular().set_signal(p["rssi"].get<int>(), p["ber"].get<int>());
-    return "signal " + std::to_string(p["rssi"].get<int>()) + "," +
-           std::to_string(p["ber"].get<int>());
-  }
-  if (n == "sim") {
-    const std::string s = p["state"];
-    m.cellular().set_sim(s == "ready" ? module::sim_status::ready
-                         : s == "pin" ? module::sim_status::pin
-                         : s == "puk" ? module::sim_status::puk
-                                      : module::sim_status::removed);
-    return "SIM " + s;
-  }
-  if (n == "delete_local" || n == "fill_storage") {
-    if (seams_.files == nullptr) throw scenario_error("this module has no local storage");
-    auto& files = *seams_.files;
-    if (n == "delete_local") {
-      // As a firmware's own cleanup (or a previous run) may have removed it.
-      storage::file_ref f;
-      const std::string name = p["name"];
-      if (files.parse(name, f) != storage::errc::ok) {
-        throw scenario_error("\"" + name + "\" is not a local file name of this module");
-      }
-      const auto e = files.remove(f.where, f.name);
-      if (e != storage::errc::ok) throw scenario_error("cannot delete local file " + name);
-      return "local file " + name + " deleted";
-    }
-    const std::string a = p["area"];
-    const auto where = a == "ram"  ? storage::area::ram
-                       : a == "sd" ? storage::area::sd
-                                   : storage::area::ufs;
-    if (!files.has(where)) throw scenario_error("this model has no " + a + " area");
-    const auto leave = p["leave_bytes"].get<std::uint64_t>();
-    const auto free = files.usage(where).free;
-    if (free <= leave)
-      return a + " already has no more than " + std::to_string(leave) + " bytes free";
-    // Other data fills the area, as a firmware's logs do: one file of the free space.
-    storage::file_ref filler{where, "quecsim-fill.bin"};
-    const std::uint64_t size = free - leave;
-    if (files.create(filler, where == storage::area::ram ? size : 0) != storage::errc::ok) {
-      throw scenario_error("cannot fill " + a);
-    }
-    const std::string block(std::size_t{1} << 16, '\xff');
-    for (std::uint64_t at = 0; at < size;) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), size - at));
-      if (files.write(filler, at, std::string_view(block).substr(0, n)) != storage::errc::ok) {
-        throw scenario_error("cannot fill " + a);
-      }
-      at += n;
-    }
-    return a + " filled: " + std::to_string(files.usage(where).free) + " bytes free";
-  }
-  if (n == "open_session") {
-    if (seams_.ftp->state() != ftp::service_state::idle &&
-        seams_.ftp->state() != ftp::service_state::closed) {
-      throw scenario_error("the FTP service is not idle: a session is open or opening already");
-    }
-    seams_.ftp->open_in_background(p["host"], static_cast<std::uint16_t>(p["port"].get<int>()),
-                                   p["user"], p["password"]);
-    return "FTP session opened behind the host's back (a previous run's)";
-  }
-  throw scenario_error("action \"" + n + "\" is not known here");
 }
 
 // ---- expectations ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "quecsim/fault/scenario.hpp"
 
 #include "quecsim/core/json_text.hpp"
+#include "quecsim/serial/uart_rates.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -18,7 +19,7 @@ using json = nlohmann::json;
 
 [[noreturn]] void fail(const std::string& source, const std::string& pointer,
                        const std::string& expected) {
-  throw scenario_error(source + ": " + (pointer.empty() ? "/" : pointer) + ": " + expected);
+  fail_at(source, pointer, expected);
 }
 
 // A value of the wrong kind or out of range: what was expected, and what was found.
@@ -44,161 +45,38 @@ std::string upper(std::string s) {
   return s;
 }
 
-// ---- parameters of actions, table-driven ---------------------------------------------------
-
-enum class ptype { integer, number, string, boolean, choice, lines, object };
-
-struct param {
-  const char* key;
-  ptype type;
-  bool required = false;
-  json fallback = nullptr;  // filled in when absent (null: stays absent)
-  std::int64_t min = 0;
-  std::int64_t max = INT64_MAX;
-  std::vector<std::string> choices = {};
-};
-
-struct action_spec {
-  const char* name;
-  std::vector<param> params;
-  bool embedded = false;  // acts through the embedded server's fault rules
-};
-
-const std::vector<std::string> roles = {"control", "data", "any"};
-
-const std::vector<action_spec>& specs() {
-  static const std::vector<action_spec> table = {
-      // The FTP server.
-      {"idle_timeout", {}, true},
-      {"server_reply",
-       {{"command", ptype::string, true},
-        {"argument", ptype::string},
-        {"text", ptype::lines, true},
-        {"count", ptype::integer, false, 1, 1}},
-       true},
-      {"server_delay",
-       {{"command", ptype::string, true},
-        {"argument", ptype::string},
-        {"delay_ms", ptype::integer, true, nullptr, 0},
-        {"count", ptype::integer, false, 1, 1}},
-       true},
-      {"server_fault", {{"rule", ptype::object, true}}, true},
-      // Connections.
-      {"close_control", {{"mode", ptype::choice, false, "close", 0, 0, {"close", "reset"}}}},
-      {"close_data",
-       {{"mode", ptype::choice, false, "reset", 0, 0, {"close", "reset"}},
-        {"after_bytes", ptype::integer, false, 0, 0},
-        {"direction", ptype::choice, false, "both", 0, 0, {"up", "down", "both"}}}},
-      {"pdp_deact", {{"refuse_ms", ptype::integer, false, 0, 0}}},
-      {"no_network", {{"duration_ms", ptype::integer, false, 0, 0}}},
-      {"network_back", {}},
-      {"dns_fail", {{"count", ptype::integer, false, 1, 1}}},
-      {"connect_refuse",
-       {{"count", ptype::integer, false, 1, 1},
-        {"role", ptype::choice, false, "control", 0, 0, roles}}},
-      {"connect_timeout",
-       {{"count", ptype::integer, false, 1, 1},
-        {"role", ptype::choice, false, "control", 0, 0, roles}}},
-      {"stall", {{"duration_ms", ptype::integer, false, 0, 0}}},
-      {"unstall", {}},
-      {"toxic",
-       {{"type",
-         ptype::choice,
-         true,
-         nullptr,
-         0,
-         0,
-         {"latency", "bandwidth", "slicer", "limit_data", "timeout"}},
-        {"stream", ptype::choice, false, "both", 0, 0, {"upstream", "downstream", "both"}},
-        {"role", ptype::choice, false, "any", 0, 0, roles},
-        {"latency_ms", ptype::integer, false, nullptr, 0},
-        {"jitter_ms", ptype::integer, false, nullptr, 0},
-        {"rate", ptype::integer, false, nullptr, 1},
-        {"average_size", ptype::integer, false, nullptr, 1},
-        {"size_variation", ptype::integer, false, nullptr, 0},
-        {"delay_ms", ptype::integer, false, nullptr, 0},
-        {"bytes", ptype::integer, false, nullptr, 0},
-        {"reset", ptype::boolean, false, false},
-        {"timeout_ms", ptype::integer, false, nullptr, 0},
-        {"connections", ptype::integer, false, nullptr, 1},
-        {"duration_ms", ptype::integer, false, nullptr, 1}}},
-      {"clear_toxics", {}},
-      // Toward the host.
-      {"host_delay",
-       {{"ms", ptype::integer, true, nullptr, 1}, {"bytes", ptype::integer, false, 0, 0}}},
-      {"host_split",
-       {{"size", ptype::integer, true, nullptr, 1},
-        {"gap_ms", ptype::integer, false, 20, 0},
-        {"bytes", ptype::integer, false, 0, 0}}},
-      {"host_duplicate", {{"bytes", ptype::integer, true, nullptr, 1}}},
-      {"host_drop", {{"bytes", ptype::integer, true, nullptr, 1}}},
-      {"host_garbage", {{"length", ptype::integer, true, nullptr, 1, 1 << 20}}},
-      {"restart", {}},
-      {"brownout",
-       {{"text", ptype::string, false, "UNDER-VOLTAGE POWER DOWN"},
-        {"off_ms", ptype::integer, false, 5000, 0}}},
-      {"urc", {{"text", ptype::string, true}}},
-      {"raw", {{"bytes", ptype::string, true}}},
-      // The radio: registration, signal, SIM.
-      {"registration",
-       {{"status",
-         ptype::choice,
-         true,
-         nullptr,
-         0,
-         0,
-         {"home", "roaming", "searching", "denied", "not_registered", "unknown"}},
-        {"domain", ptype::choice, false, "both", 0, 0, {"both", "cs", "ps"}}}},
-      {"signal",
-       {{"rssi", ptype::integer, true, nullptr, 0, 99}, {"ber", ptype::integer, false, 0, 0, 99}}},
-      {"sim", {{"state", ptype::choice, true, nullptr, 0, 0, {"ready", "pin", "puk", "removed"}}}},
-      // The module's own storage.
-      {"delete_local", {{"name", ptype::string, true}}},
-      {"fill_storage",
-       {{"area", ptype::choice, false, "ufs", 0, 0, {"ufs", "ram", "sd"}},
-        {"leave_bytes", ptype::integer, false, 0, 0}}},
-      // The module's own state.
-      {"open_session",
-       {{"host", ptype::string, false, "stale.example"},
-        {"port", ptype::integer, false, 21, 1, 65535},
-        {"user", ptype::string, false, ""},
-        {"password", ptype::string, false, ""}}},
-  };
-  return table;
-}
+// ---- parameters of actions (their definitions are in actions.hpp) --------------------------
 
 const action_spec* find_spec(const std::string& name) {
-  for (const auto& s : specs())
+  for (const auto& s : action_specs())
     if (name == s.name) return &s;
   return nullptr;
 }
 
-std::string describe(const param& p) {
+std::string describe(const param_spec& p) {
   switch (p.type) {
-    case ptype::integer:
+    case param_type::integer:
       if (p.max != INT64_MAX) {
         return "an integer from " + std::to_string(p.min) + " to " + std::to_string(p.max);
       }
       return "an integer of at least " + std::to_string(p.min);
-    case ptype::number:
-      return "a number";
-    case ptype::string:
+    case param_type::string:
       return "a string";
-    case ptype::boolean:
+    case param_type::boolean:
       return "true or false";
-    case ptype::choice:
+    case param_type::choice:
       return "one of " + join(p.choices);
-    case ptype::lines:
+    case param_type::lines:
       return "a string or an array of strings (the reply lines)";
-    case ptype::object:
+    case param_type::object:
       return "an object";
   }
   return "a value";
 }
 
-bool fits(const param& p, const json& v) {
+bool fits(const param_spec& p, const json& v) {
   switch (p.type) {
-    case ptype::integer: {
+    case param_type::integer: {
       if (!v.is_number_integer()) return false;
       if (v.is_number_unsigned()) {
         return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(p.max) &&
@@ -207,20 +85,18 @@ bool fits(const param& p, const json& v) {
       const auto n = v.get<std::int64_t>();
       return n >= p.min && n <= p.max;
     }
-    case ptype::number:
-      return v.is_number();
-    case ptype::string:
+    case param_type::string:
       return v.is_string();
-    case ptype::boolean:
+    case param_type::boolean:
       return v.is_boolean();
-    case ptype::choice:
+    case param_type::choice:
       return v.is_string() &&
              std::find(p.choices.begin(), p.choices.end(), v.get<std::string>()) != p.choices.end();
-    case ptype::lines:
+    case param_type::lines:
       if (v.is_string()) return !v.get<std::string>().empty();
       return v.is_array() && !v.empty() &&
              std::all_of(v.begin(), v.end(), [](const json& l) { return l.is_string(); });
-    case ptype::object:
+    case param_type::object:
       return v.is_object();
   }
   return false;
@@ -338,9 +214,11 @@ std::string command_prefix(const json& v, const std::string& source, const std::
 
 trigger parse_trigger(const json& w, const std::string& source, const std::string& p) {
   object_at(w, source, p, "a trigger object such as {\"command\": \"AT+QFTPGET\"}");
-  static const std::vector<std::string> mains = {
-      "time_ms", "command", "command_regex", "response",  "response_regex",
-      "final",   "bytes",   "ftp_command",   "ftp_reply", "state"};
+  static const std::vector<std::string> mains = [] {
+    std::vector<std::string> keys;
+    for (const auto& t : trigger_specs()) keys.push_back(t.key);
+    return keys;
+  }();
   std::vector<std::string> present;
   for (const auto& m : mains)
     if (w.contains(m)) present.push_back(m);
@@ -364,80 +242,16 @@ trigger parse_trigger(const json& w, const std::string& source, const std::strin
                               : " (found " + join(present) + ")"));
   }
   const std::string& k = present.front();
-  const std::string kp = p + "/" + k;
-  trigger t;
-  if (k == "time_ms") {
-    only_keys(w, {"time_ms", "period_ms"}, source, p, "a time trigger");
-    t.kind = trigger_kind::time;
-    t.at = std::chrono::milliseconds(integer_at(w[k], source, kp, 0));
-    if (w.contains("period_ms")) {
-      t.period = std::chrono::milliseconds(integer_at(w["period_ms"], source, p + "/period_ms", 1));
-    }
-  } else if (k == "command" || k == "command_regex") {
-    only_keys(w, {k}, source, p, "a command trigger");
-    t.kind = trigger_kind::command;
-    if (k == "command") {
-      t.text = command_prefix(w[k], source, kp);
-    } else {
-      t.pattern = regex_at(w[k], source, kp);
-    }
-  } else if (k == "response" || k == "response_regex") {
-    only_keys(w, {k}, source, p, "a response trigger");
-    t.kind = trigger_kind::response;
-    if (k == "response") {
-      t.text = string_at(w[k], source, kp);
-    } else {
-      t.pattern = regex_at(w[k], source, kp);
-    }
-  } else if (k == "final") {
-    only_keys(w, {k}, source, p, "a final-result trigger");
-    t.kind = trigger_kind::final;
-    t.text = command_prefix(w[k], source, kp);
-  } else if (k == "bytes") {
-    only_keys(w, {"bytes", "direction", "from"}, source, p, "a bytes trigger");
-    t.kind = trigger_kind::bytes;
-    t.bytes = static_cast<std::uint64_t>(integer_at(w[k], source, kp, 1));
-    if (!w.contains("direction")) fail(source, p, "expected \"direction\": \"up\" or \"down\"");
-    const auto& d = w["direction"];
-    if (!d.is_string() || (d != "up" && d != "down")) {
-      fail(source, p + "/direction", "expected \"up\" or \"down\"");
-    }
-    t.upstream = d == "up";
-    if (w.contains("from")) {
-      const auto& f = w["from"];
-      if (!f.is_string() || (f != "connect" && f != "data")) {
-        fail(source, p + "/from",
-             "expected \"connect\" (UART bytes after CONNECT) or \"data\" "
-             "(bytes on the data connection)");
-      }
-      t.from_connect = f == "connect";
-    }
-  } else if (k == "ftp_command") {
-    only_keys(w, {k}, source, p, "an FTP command trigger");
-    t.kind = trigger_kind::ftp_command;
-    t.text = upper(string_at(w[k], source, kp));
-    if (std::find(client_verbs.begin(), client_verbs.end(), t.text) == client_verbs.end()) {
-      fail(source, kp, "expected an FTP verb the module sends: " + join(client_verbs));
-    }
-  } else if (k == "ftp_reply") {
-    only_keys(w, {k}, source, p, "an FTP reply trigger");
-    t.kind = trigger_kind::ftp_reply;
-    t.reply_code = static_cast<int>(integer_at(w[k], source, kp, 100, 599));
-  } else {
-    only_keys(w, {"state"}, source, p, "a state trigger");
-    t.kind = trigger_kind::state;
-    const auto& s = object_at(w[k], source, kp, "{\"machine\": ..., \"to\": ...}");
-    only_keys(s, {"machine", "to"}, source, kp, "a state trigger");
-    if (!s.contains("machine")) fail(source, kp, "expected \"machine\": " + join(machine_names()));
-    t.machine = string_at(s["machine"], source, kp + "/machine");
-    if (machine_states().count(t.machine) == 0) {
-      fail(source, kp + "/machine", "expected one of " + join(machine_names()));
-    }
-    if (!s.contains("to")) fail(source, kp, "expected \"to\": the state entered");
-    t.state = string_at(s["to"], source, kp + "/to");
-    check_state(t.machine, t.state, source, kp + "/to");
+  for (const auto& spec : trigger_specs()) {
+    if (spec.key != k) continue;
+    std::vector<std::string> allowed;
+    for (const auto& [key, schema] : spec.keys) allowed.push_back(key);
+    only_keys(w, allowed, source, p, spec.what);
+    trigger t;
+    spec.parse(w, t, source, p);
+    return t;
   }
-  return t;
+  fail(source, p + "/" + k, "unknown trigger");
 }
 
 std::vector<condition> parse_conditions(const json& c, const std::string& source,
@@ -505,11 +319,9 @@ module_settings parse_module(const json& m, const std::string& source, const std
     s.model = string_at(m["model"], source, p + "/model");
   }
   if (m.contains("baud")) {
-    static const std::set<std::int64_t> rates = {0,      300,    600,    1200,  2400,  4800,
-                                                 9600,   14400,  19200,  28800, 38400, 57600,
-                                                 115200, 230400, 460800, 921600};
     const auto b = integer_at(m["baud"], source, p + "/baud", 0);
-    if (rates.count(b) == 0) {
+    const auto rates = serial::line_rates();
+    if (std::find(rates.begin(), rates.end(), b) == rates.end()) {
       fail_value(source, p + "/baud", "expected a UART rate such as 115200 (or 0 for no pacing)",
                  m["baud"]);
     }
@@ -661,9 +473,185 @@ std::vector<int> parse_modules(const json& m, const std::string& source, const s
 
 }  // namespace
 
+const std::vector<trigger_spec>& trigger_specs() {
+  using ms = std::chrono::milliseconds;
+  static const std::vector<trigger_spec> specs = {
+      {"time_ms",
+       "a time trigger",
+       "`{\"time_ms\": T}` (+ `\"period_ms\": P`)",
+       "T simulated ms after the scenario was loaded (then every P)",
+       {{"time_ms",
+         {{"type", "integer"},
+          {"minimum", 0},
+          {"description", "simulated ms after the scenario is loaded"}}},
+        {"period_ms",
+         {{"type", "integer"}, {"minimum", 1}, {"description", "then again every period"}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::time;
+         t.at = ms(integer_at(w["time_ms"], source, p + "/time_ms", 0));
+         if (w.contains("period_ms")) {
+           t.period = ms(integer_at(w["period_ms"], source, p + "/period_ms", 1));
+         }
+       }},
+      {"command",
+       "a command trigger",
+       "`{\"command\": \"AT+QFTPGET\"}`",
+       "a command is received (prefix, any case), before it runs",
+       {{"command",
+         {{"type", "string"},
+          {"pattern", "^[aA][tT]"},
+          {"description", "an AT command line received, by prefix, e.g. AT+QFTPGET"}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::command;
+         t.text = command_prefix(w["command"], source, p + "/command");
+       }},
+      {"command_regex",
+       "a command trigger",
+       "`{\"command_regex\": \"...\"}`",
+       "a command is received (a regular expression, any case), before it runs",
+       {{"command_regex",
+         {{"type", "string"},
+          {"description", "an AT command line received, by regular expression"}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::command;
+         t.pattern = regex_at(w["command_regex"], source, p + "/command_regex");
+       }},
+      {"response",
+       "a response trigger",
+       "`{\"response\": \"+QFTPOPEN:0\"}`",
+       "the module sends a line outside data mode (information, result or unsolicited), by "
+       "prefix",
+       {{"response",
+         {{"type", "string"},
+          {"minLength", 1},
+          {"description", "a line the module sends, by prefix, e.g. +QFTPOPEN:0"}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::response;
+         t.text = string_at(w["response"], source, p + "/response");
+       }},
+      {"response_regex",
+       "a response trigger",
+       "`{\"response_regex\": \"...\"}`",
+       "the module sends a line outside data mode, matching a regular expression",
+       {{"response_regex", {{"type", "string"}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::response;
+         t.pattern = regex_at(w["response_regex"], source, p + "/response_regex");
+       }},
+      {"final",
+       "a final-result trigger",
+       "`{\"final\": \"AT+QFTPOPEN\"}`",
+       "the final result (OK, ERROR, ...) of a command line holding that command is sent",
+       {{"final",
+         {{"type", "string"},
+          {"pattern", "^[aA][tT]"},
+          {"description", "the final result of a command line starting with this prefix"}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::final;
+         t.text = command_prefix(w["final"], source, p + "/final");
+       }},
+      {"bytes",
+       "a bytes trigger",
+       "`{\"bytes\": N, \"direction\": \"down\"\\|\"up\", \"from\": \"data\"\\|\"connect\"}`",
+       "N bytes of the current transfer moved, counted on the data connection (default) or on "
+       "the UART since CONNECT; fires once per transfer, at the granularity of the chunks moved "
+       "(use `close_data`'s `after_bytes` for an exact cut)",
+       {{"bytes", {{"type", "integer"}, {"minimum", 1}}},
+        {"direction", {{"enum", {"up", "down"}}}},
+        {"from",
+         {{"enum", {"data", "connect"}},
+          {"default", "data"},
+          {"description", "count bytes on the data connection, or UART bytes after CONNECT"}}}},
+       {"bytes", "direction"},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::bytes;
+         t.bytes = static_cast<std::uint64_t>(integer_at(w["bytes"], source, p + "/bytes", 1));
+         if (!w.contains("direction"))
+           fail(source, p, "expected \"direction\": \"up\" or \"down\"");
+         const auto& d = w["direction"];
+         if (!d.is_string() || (d != "up" && d != "down")) {
+           fail(source, p + "/direction", "expected \"up\" or \"down\"");
+         }
+         t.upstream = d == "up";
+         if (w.contains("from")) {
+           const auto& f = w["from"];
+           if (!f.is_string() || (f != "connect" && f != "data")) {
+             fail(source, p + "/from",
+                  "expected \"connect\" (UART bytes after CONNECT) or \"data\" "
+                  "(bytes on the data connection)");
+           }
+           t.from_connect = f == "connect";
+         }
+       }},
+      {"ftp_command",
+       "an FTP command trigger",
+       "`{\"ftp_command\": \"RETR\"}`",
+       "the module's FTP client sends that verb",
+       {{"ftp_command", {{"enum", client_verbs}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         const std::string kp = p + "/ftp_command";
+         t.kind = trigger_kind::ftp_command;
+         t.text = upper(string_at(w["ftp_command"], source, kp));
+         if (std::find(client_verbs.begin(), client_verbs.end(), t.text) == client_verbs.end()) {
+           fail(source, kp, "expected an FTP verb the module sends: " + join(client_verbs));
+         }
+       }},
+      {"ftp_reply",
+       "an FTP reply trigger",
+       "`{\"ftp_reply\": 150}`",
+       "the module's FTP client receives a reply with that code",
+       {{"ftp_reply", {{"type", "integer"}, {"minimum", 100}, {"maximum", 599}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         t.kind = trigger_kind::ftp_reply;
+         t.reply_code =
+             static_cast<int>(integer_at(w["ftp_reply"], source, p + "/ftp_reply", 100, 599));
+       }},
+      {"state",
+       "a state trigger",
+       "`{\"state\": {\"machine\": \"ftp\", \"to\": \"TRANSFER\"}}`",
+       "a machine enters a state: `ftp` (AT+QFTPSTAT's names), `pdp` (`active`, `inactive`), "
+       "`uart` (`command`, `data`), `module` (`ready`, `restarting`)",
+       {{"state",
+         {{"type", "object"},
+          {"properties", {{"machine", {{"enum", machine_names()}}}, {"to", {{"type", "string"}}}}},
+          {"required", {"machine", "to"}},
+          {"additionalProperties", false}}}},
+       {},
+       [](const json& w, trigger& t, const std::string& source, const std::string& p) {
+         const std::string kp = p + "/state";
+         t.kind = trigger_kind::state;
+         const auto& s = object_at(w["state"], source, kp, "{\"machine\": ..., \"to\": ...}");
+         only_keys(s, {"machine", "to"}, source, kp, "a state trigger");
+         if (!s.contains("machine")) {
+           fail(source, kp, "expected \"machine\": " + join(machine_names()));
+         }
+         t.machine = string_at(s["machine"], source, kp + "/machine");
+         if (machine_states().count(t.machine) == 0) {
+           fail(source, kp + "/machine", "expected one of " + join(machine_names()));
+         }
+         if (!s.contains("to")) fail(source, kp, "expected \"to\": the state entered");
+         t.state = string_at(s["to"], source, kp + "/to");
+         check_state(t.machine, t.state, source, kp + "/to");
+       }},
+  };
+  return specs;
+}
+
+void fail_at(const std::string& source, const std::string& pointer, const std::string& what) {
+  throw scenario_error(source + ": " + (pointer.empty() ? "/" : pointer) + ": " + what);
+}
+
 std::vector<std::string> action_names() {
   std::vector<std::string> out;
-  for (const auto& s : specs()) out.emplace_back(s.name);
+  for (const auto& s : action_specs()) out.emplace_back(s.name);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -676,18 +664,11 @@ std::vector<std::string> action_parameters(const std::string& name) {
 }
 
 bool arms_only(const action& a) {
-  static const std::set<std::string> arming = {
-      "server_reply", "server_delay", "server_fault",   "no_network",
-      "network_back", "dns_fail",     "connect_refuse", "connect_timeout",
-      "stall",        "unstall",      "toxic",          "clear_toxics",
-      "host_delay",   "host_split",   "host_duplicate", "host_drop"};
-  if (a.name == "close_data") return a.params.value("after_bytes", 0) > 0;
-  return arming.count(a.name) != 0;
+  return action_specs()[a.value.index()].arms(a.value);
 }
 
 bool needs_embedded_server(const action& a) {
-  const auto* s = find_spec(a.name);
-  return s != nullptr && s->embedded;
+  return action_specs()[a.value.index()].embedded;
 }
 
 bool scenario::needs_embedded_server() const {
@@ -730,32 +711,8 @@ action parse_action(const json& o, const std::string& source, const std::string&
       fail_value(source, p + "/" + prm.key, "expected " + describe(prm), o[prm.key]);
     }
   }
-  if (a.name == "server_fault") {
-    try {
-      (void)ftpd::parse_fault_rule(o["rule"], source, p + "/rule");
-    } catch (const ftpd::fault_rule_error& e) {
-      throw scenario_error(e.what());
-    }
-  }
-  if (a.name == "server_reply" || a.name == "server_delay") {
-    const std::string verb = o["command"].get<std::string>();
-    if (verb.empty() || verb.size() > 8 || !std::all_of(verb.begin(), verb.end(), [](char c) {
-          return std::isalpha(static_cast<unsigned char>(c)) != 0;
-        })) {
-      fail(source, p + "/command", "expected an FTP command verb such as \"RETR\"");
-    }
-  }
-  if (a.name == "toxic") {
-    // Each toxic type needs its own parameters; a toxic without them would do nothing.
-    static const std::map<std::string, std::vector<std::string>> needs = {
-        {"latency", {"latency_ms"}}, {"bandwidth", {"rate"}}, {"slicer", {"average_size"}},
-        {"limit_data", {"bytes"}},   {"timeout", {}},
-    };
-    const std::string type = o["type"].get<std::string>();
-    for (const auto& k : needs.at(type)) {
-      if (!o.contains(k)) fail(source, p, "expected \"" + k + "\" for a " + type + " toxic");
-    }
-  }
+  if (spec->check) spec->check(o, source, p);
+  a.value = spec->build(a.params, source, p);
   return a;
 }
 

@@ -422,7 +422,9 @@ void client::on_data_read(error_code ec, std::size_t n) {
   op_event moved = event_of(ev::data_moved);
   moved.bytes = n;
   feed(moved);
-  publish(events::kind::data_bytes, "down " + std::to_string(n));
+  if (bus_.active()) {
+    bus_.publish({events::kind::data_bytes, module_, "ftp", {}, events::bytes_moved{false, n}});
+  }
   // The sink decides when the next read happens: that is the backpressure.
   auto data = data_;
   sink_->on_data(data_buf_.data(), n, [self = shared_from_this(), data] {
@@ -451,7 +453,10 @@ void client::write(const char* bytes, std::size_t n, written w) {
     op_event e = event_of(ev::data_moved);
     e.bytes = moved;
     self->feed(e);
-    self->publish(events::kind::data_bytes, "up " + std::to_string(moved));
+    if (self->bus_.active()) {
+      self->bus_.publish(
+          {events::kind::data_bytes, self->module_, "ftp", {}, events::bytes_moved{true, moved}});
+    }
     w(0);
   });
 }

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "quecsim/module/module.hpp"
+#include "quecsim/serial/uart_rates.hpp"
 
 namespace quecsim::module {
 namespace {
@@ -96,9 +97,6 @@ void add_registration(module& m, const std::string& name, int settings::*mode,
   m.commands().add(std::move(s));
 }
 
-constexpr std::array<int, 13> supported_rates = {0,     300,   600,   1200,  2400,  4800,  9600,
-                                                 14400, 19200, 28800, 38400, 57600, 115200};
-
 }  // namespace
 
 void add_basic_commands(module& m) {
@@ -186,17 +184,14 @@ void add_basic_commands(module& m) {
     at::command_spec s;
     s.name = "+IPR";
     s.params = {param::integer(0, 115200)};
-    s.test = at::reply(
-        {"+IPR: (0,300,600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200),()"});
+    s.test = at::reply({"+IPR: " + serial::ipr_rate_list() + ",()"});
     s.read = [&m](const inv_ptr& inv) {
       inv->info("+IPR: " + std::to_string(m.current().ipr));
       inv->ok();
     };
     s.write = [&m](const inv_ptr& inv) {
       const auto rate = static_cast<int>(inv->args()[0].number);
-      bool known = false;
-      for (const int r : supported_rates) known = known || r == rate;
-      if (!known) return inv->error(cme::incorrect_parameters);
+      if (!serial::ipr_rate(rate)) return inv->error(cme::incorrect_parameters);
       // OK still goes out at the old rate, as on a real UART; the new rate applies after it.
       inv->ok();
       m.current().ipr = rate;

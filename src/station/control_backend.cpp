@@ -1,8 +1,8 @@
 #include "quecsim/station/control_backend.hpp"
 
-#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace quecsim::station {
 
@@ -31,13 +31,11 @@ void control_backend::count(const events::event& e) {
     case events::kind::ftp_rx:
       ++ftp_rx_;
       break;
-    case events::kind::data_bytes: {
-      // "down <n>" or "up <n>".
-      const auto space = e.data.find(' ');
-      const auto n = std::strtoull(std::string(e.data.substr(space + 1)).c_str(), nullptr, 10);
-      (e.data.substr(0, space) == "up" ? data_out_ : data_in_) += n;
+    case events::kind::data_bytes:
+      if (const auto* moved = std::get_if<events::bytes_moved>(&e.detail)) {
+        (moved->up ? data_out_ : data_in_) += moved->count;
+      }
       break;
-    }
     case events::kind::fault:
       ++faults_;
       break;

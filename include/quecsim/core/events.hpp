@@ -1,8 +1,12 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string_view>
+#include <variant>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace quecsim::events {
 
@@ -14,8 +18,8 @@ enum class kind {
   warning,     ///< the host did something a real module tolerates but drivers should not do
   ftp_tx,      ///< a control line the module sent to its FTP server (password masked)
   ftp_rx,      ///< a control line the FTP server sent to the module
-  data_bytes,  ///< bytes moved on an FTP data connection: `data` is "down <n>" or "up <n>"
-  fault,       ///< an injected fault took effect
+  data_bytes,  ///< bytes moved on an FTP data connection: a `bytes_moved` payload
+  fault,       ///< an injected fault took effect (the injector's carry a `fault_fired`)
   info,        ///< anything else worth a line in the transcript
   command,     ///< an AT command about to run: `data` is "AT" + the command as the host wrote it
   response,    ///< a line the module sent outside data mode (information, result, unsolicited)
@@ -31,12 +35,34 @@ constexpr bool recorded(kind k) {
 /// The stable name of a kind, as written in the transcript.
 std::string_view name(kind k);
 
+/// The payload of a `data_bytes` event: bytes moved on an FTP data connection.
+struct bytes_moved {
+  bool up = false;          ///< module → server (true) or server → module
+  std::uint64_t count = 0;  ///< how many, in this chunk
+};
+
+/// The payload of the injector's `fault` events: an action that took effect.
+struct fault_fired {
+  std::string_view scenario;  ///< the scenario's name, or the origin of a live action
+  std::string_view event;     ///< the event's name ("live" for a live action)
+  std::string_view action;    ///< the action's name
+  std::string_view did;       ///< what it did, or "nothing: " and why
+  /// A live action's object (defaults filled in), so that a replay applies it again; null
+  /// for a scenario's actions, which come back with the scenario.
+  const nlohmann::json* params = nullptr;
+};
+
+/// What an event carries besides its text: nothing (the text is all), or a typed payload.
+/// Subscribers read the payload; only the transcript (record_builder) renders it as text.
+using payload = std::variant<std::monostate, bytes_moved, fault_fired>;
+
 /// One event. The views are valid only during delivery.
 struct event {
   kind what;
   int module = 0;           ///< which module of the process (0 for the first)
   std::string_view source;  ///< the layer or machine that published it ("uart", "ftp", ...)
-  std::string_view data;    ///< bytes or text; for uart_* the raw bytes
+  std::string_view data;    ///< bytes or text; for uart_* the raw bytes (empty with a payload)
+  payload detail{};         ///< the typed payload of data_bytes and the injector's faults
 };
 
 /// Publishes events to subscribers in the order they subscribed. Single-threaded, like the

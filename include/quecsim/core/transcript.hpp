@@ -61,6 +61,10 @@ class transcript {
   record_builder records_;
 };
 
+/// The text of an event's `data` field: its text, or its typed payload rendered as older
+/// transcripts wrote it ("down 4096", a fault's JSON object), so that they still replay.
+std::string_view event_text(const events::event& e, std::string& scratch);
+
 /// Bytes as a JSON string value (with quotes), each byte one Latin-1 code point.
 std::string json_bytes(std::string_view bytes);
 

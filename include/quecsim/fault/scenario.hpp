@@ -3,26 +3,21 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "quecsim/fault/actions.hpp"
 #include "quecsim/ftpd/config.hpp"
 #include "quecsim/ftpd/fault.hpp"
 
 namespace quecsim::fault {
-
-/// A scenario file or value that cannot be used. `what()` names the source, then the JSON
-/// pointer (or line and column for a syntax error), then what was expected:
-/// `scenarios/x.json: /events/2/when/bytes: expected an integer of at least 1`.
-class scenario_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// What makes an event fire.
 enum class trigger_kind {
@@ -51,17 +46,39 @@ struct trigger {
   std::string state;                  ///< state: the state entered (as the transcript names it)
 };
 
+/// One kind of trigger, defined once: the key that names it, what the docs' table shows, the
+/// keys of its object as JSON Schema properties (the generated schema's), and its parser.
+struct trigger_spec {
+  std::string key;      ///< e.g. "ftp_reply"
+  std::string what;     ///< for messages: "an FTP reply trigger"
+  std::string example;  ///< the docs' first column (Markdown)
+  std::string doc;      ///< when it fires (Markdown, one line)
+  /// The object's keys, each with its JSON Schema; the first is `key` itself.
+  std::vector<std::pair<std::string, nlohmann::json>> keys;
+  std::vector<std::string> required;  ///< empty: only `key`
+  /// Reads the trigger object `w` (its keys already checked) at pointer `p` into `t`;
+  /// throws scenario_error.
+  std::function<void(const nlohmann::json& w, trigger& t, const std::string& source,
+                     const std::string& p)>
+      parse;
+};
+
+/// Every trigger, in the order messages and the docs list them.
+const std::vector<trigger_spec>& trigger_specs();
+
 /// A state that must hold when a trigger matches for its event to fire.
 struct condition {
   std::string machine;
   std::string state;
 };
 
-/// One action with its validated parameters (`params` keeps the object as written).
+/// One action, validated: its typed value, and the object as written with its defaults filled
+/// in (the transcript records a live action's object, so that a replay applies it again).
 struct action {
   std::string name;       ///< e.g. "pdp_deact"
   nlohmann::json params;  ///< the action object, defaults filled in
   std::string pointer;    ///< where it stood, for messages
+  action_value value;     ///< what the injector applies
 };
 
 /// One event of a scenario: a trigger, conditions, and the actions it runs.

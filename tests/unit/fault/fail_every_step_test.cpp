@@ -177,11 +177,12 @@ std::vector<step> record(const command& c) {
                          n,
                          data_open});
       } else if (e.what == kind::data_bytes) {
-        const bool is_up = e.data.substr(0, 3) == "up ";
+        const auto& moved = std::get<quecsim::events::bytes_moved>(e.detail);
+        const bool is_up = moved.up;
         auto& total = is_up ? up : down;
         // Fire at the first byte of this chunk: the step is "the chunk moves".
         const auto at = total + 1;
-        total += std::stoull(std::string(e.data.substr(e.data.find(' ') + 1)));
+        total += moved.count;
         steps.push_back({std::string("bytes ") + (is_up ? "up " : "down ") + std::to_string(at),
                          {{"bytes", at}, {"direction", is_up ? "up" : "down"}},
                          1,
@@ -307,4 +308,24 @@ TEST_CASE("Connect faults at AT+QFTPOPEN's connect step end with -4, -5 and -9",
     }
     fs::remove_all(root);
   }
+}
+
+TEST_CASE("reset_connections ends an idle session with -6 and leaves the packet context up",
+          "[fault]") {
+  const auto root = fresh_root();
+  {
+    stack s(root);
+    open_session(s);
+    REQUIRE(s.mod.context().active());
+    const auto reset = json{{"action", "reset_connections"}};
+    CHECK(s.injector->apply(quecsim::fault::parse_action(reset, "test", "/")) ==
+          "every connection reset; the packet context stays up");
+    CHECK(s.await("+QFTPERROR:-6\r\n"));
+    CHECK(s.net->open_connections() == 0);
+    CHECK(s.mod.context().active());
+    // With nothing open it does nothing, and says why.
+    CHECK_THROWS_WITH(s.injector->apply(quecsim::fault::parse_action(reset, "test", "/")),
+                      "no open connection");
+  }
+  fs::remove_all(root);
 }
