@@ -154,7 +154,7 @@ void module::release_power_up_lines(std::chrono::milliseconds delay) {
   restart_timer_.cancel();
   lines_held_ = false;
   // The lines go before anything that queued up behind them (a scenario's URC, +CREG ...).
-  std::deque<std::string> behind;
+  std::deque<held_urc> behind;
   behind.swap(held_urcs_);
   if (opts_.power_up_lines) send_power_up_lines();
   for (auto& line : behind) held_urcs_.push_back(std::move(line));
@@ -302,18 +302,31 @@ void module::send_error(at::cme code) {
 void module::urc(std::string text) {
   if (!switched_on_) return;  // a module that is off says nothing, later or now
   if (busy_ || data_ != nullptr || !powered_ || unsynced_ || lines_held_) {
-    held_urcs_.push_back(std::move(text));
+    held_urcs_.push_back({std::move(text), false});
     return;
   }
   send_info(text);
 }
 
+void module::urc_bytes(std::string bytes) {
+  if (!switched_on_) return;
+  if (busy_ || data_ != nullptr || !powered_ || unsynced_ || lines_held_) {
+    held_urcs_.push_back({std::move(bytes), true});
+    return;
+  }
+  send_raw(bytes);
+}
+
 void module::flush_urcs() {
   while (!busy_ && data_ == nullptr && powered_ && !unsynced_ && !lines_held_ &&
          !held_urcs_.empty()) {
-    const std::string text = std::move(held_urcs_.front());
+    const held_urc held = std::move(held_urcs_.front());
     held_urcs_.pop_front();
-    send_info(text);
+    if (held.raw) {
+      send_raw(held.text);
+    } else {
+      send_info(held.text);
+    }
   }
 }
 
@@ -384,7 +397,7 @@ void module::wait_for_output_drain() {
 void module::pump_data() {
   // The +++ escape: up to three pluses arriving after a guard time of silence are held until
   // either a guard time of silence follows (escape) or anything else arrives (plain data).
-  if (silence_before_ && input_.front() == '+') {
+  if (escape_enabled_ && silence_before_ && input_.front() == '+') {
     std::size_t pluses = 0;
     while (pluses < input_.size() && pluses < 4 && input_[pluses] == '+') ++pluses;
     if (pluses == input_.size() && pluses <= 3) {
@@ -435,10 +448,21 @@ void module::data_ready() {
 
 void module::enter_data_mode(data_mode_handler& handler) {
   data_ = &handler;
+  escape_enabled_ = true;
   escape_pluses_ = 0;
   silence_before_ = false;
   send_result(result_connect, "CONNECT");
   publish_state("uart", "data");
+  pump();
+}
+
+void module::enter_prompt_mode(data_mode_handler& handler, std::string_view prompt) {
+  data_ = &handler;
+  escape_enabled_ = false;
+  escape_pluses_ = 0;
+  silence_before_ = false;
+  send_raw(prompt);
+  publish_state("uart", "prompt");
   pump();
 }
 

@@ -24,6 +24,7 @@
 #include "quecsim/station/control_backend.hpp"
 #include "quecsim/storage/file_commands.hpp"
 #include "quecsim/storage/store.hpp"
+#include "quecsim/tcpip/service.hpp"
 
 namespace quecsim {
 namespace {
@@ -240,6 +241,7 @@ station::station(boost::asio::io_context& io, const clock& clk, station_options 
   files_ = std::make_unique<storage::store>(state_dir_, mo.model.storage);
   file_commands_ = std::make_unique<storage::file_commands>(*module_, *files_);
   ftp_ = std::make_unique<ftp::service>(*module_, *net_, files_.get());
+  tcpip_ = std::make_unique<tcpip::service>(*module_, *net_);
   try {
     quecsim::module::apply_command_table(*module_);
   } catch (const quecsim::module::profile_error& e) {

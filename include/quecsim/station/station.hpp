@@ -40,6 +40,9 @@ class file_commands;
 namespace ftp {
 class service;
 }
+namespace tcpip {
+class service;
+}
 namespace ftpd {
 class server;
 }
@@ -190,6 +193,7 @@ class station {
   std::unique_ptr<storage::store> files_;
   std::unique_ptr<storage::file_commands> file_commands_;
   std::unique_ptr<ftp::service> ftp_;
+  std::unique_ptr<tcpip::service> tcpip_;
   std::unique_ptr<sim::control_backend> control_backend_;
   std::unique_ptr<control::server> control_;
   std::unique_ptr<serial::uart> port_;
