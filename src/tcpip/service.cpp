@@ -11,7 +11,6 @@
 namespace quecsim::tcpip {
 
 namespace asio = boost::asio;
-using at::cme;
 using at::param;
 using boost::system::error_code;
 
@@ -238,7 +237,7 @@ std::string service::prefix(int i) const {
 }
 
 std::string service::state_text() const {
-  const std::string ctx = module::context_state(module_);
+  std::string ctx = module::context_state(module_);
   const auto& sm = slots_[0]->sm;
   // The connection's state shows while the context is up (or coming up for AT+QIOPEN).
   if (mux() || (!module_.context().active() && !module_.context().activating)) return ctx;
