@@ -9,7 +9,7 @@ set(QUECSIM_CMAKE_DIR lib/cmake/quecsim)
 
 # Installed, each layer keeps its name: quecsim::core is the core layer, quecsim::station the
 # station and the fixture, standing on every other layer (what a user's test links).
-set(quecsim_layers core at serial net storage module ftp control fault station)
+set(quecsim_layers core at serial net storage module ftp tcpip control fault station)
 set(quecsim_layer_targets)
 foreach(layer ${quecsim_layers})
   set_target_properties(quecsim_${layer} PROPERTIES EXPORT_NAME ${layer})

@@ -22,6 +22,22 @@ void after(module& m, std::chrono::milliseconds delay, const inv_ptr& inv,
 
 }  // namespace
 
+void activate_context(module& m) {
+  auto& ctx = m.context();
+  ctx.registered = true;
+  ctx.activate("10." + std::to_string(7 + m.config().id) + ".33.100");
+  m.publish_state("pdp", "active");
+}
+
+std::string context_state(const module& m) {
+  const auto& ctx = m.context();
+  if (ctx.active()) return ctx.address_shown ? "IP STATUS" : "IP GPRSACT";
+  if (ctx.activating) return "IP CONFIG";
+  if (ctx.lost) return "PDP DEACT";
+  if (ctx.registered) return "IP START";
+  return "IP INITIAL";
+}
+
 void add_context_commands(module& m) {
   auto& t = m.commands();
   auto& ctx = m.context();
@@ -116,9 +132,7 @@ void add_context_commands(module& m) {
         if (!m.cellular().data_service()) return inv->error(cme::no_network_service);
         // A network that refuses the context answers only after the activation attempt.
         if (ctx.refused()) return inv->error(cme::operation_not_allowed);
-        ctx.registered = true;
-        ctx.activate("10." + std::to_string(7 + m.config().id) + ".33.100");
-        m.publish_state("pdp", "active");
+        activate_context(m);
         inv->ok();
       });
     };
@@ -155,19 +169,9 @@ void add_context_commands(module& m) {
     at::command_spec s;
     s.name = "+QISTAT";
     s.test = at::reply({});
-    s.exec = [&ctx](const inv_ptr& inv) {
-      std::string state = "IP INITIAL";
-      if (ctx.active()) {
-        state = ctx.address_shown ? "IP STATUS" : "IP GPRSACT";
-      } else if (ctx.activating) {
-        state = "IP CONFIG";
-      } else if (ctx.lost) {
-        state = "PDP DEACT";
-      } else if (ctx.registered) {
-        state = "IP START";
-      }
+    s.exec = [&m](const inv_ptr& inv) {
       // The module answers OK first, then the state line.
-      inv->after_final("STATE: " + state);
+      inv->after_final("STATE: " + context_state(m));
       inv->ok();
     };
     t.add(std::move(s));
@@ -195,6 +199,11 @@ void add_context_commands(module& m) {
   setting("+QINDI", "(0-2)", &settings::qindi, 2);
   setting("+QIHEAD", "(0,1)", &settings::qihead, 1);
   setting("+QIURC", "(0,1)", &settings::qiurc, 1);
+  setting("+QISHOWRA", "(0,1)", &settings::qishowra, 1);
+  setting("+QISHOWPT", "(0,1)", &settings::qishowpt, 1);
+  setting("+QISHOWLA", "(0,1)", &settings::qishowla, 1);
+  setting("+QIPROMPT", "(0-2)", &settings::qiprompt, 2);
+  setting("+QISDE", "(0,1)", &settings::qisde, 1);
   {
     at::command_spec s;
     s.name = "+QIDNSCFG";

@@ -154,7 +154,7 @@ void module::release_power_up_lines(std::chrono::milliseconds delay) {
   restart_timer_.cancel();
   lines_held_ = false;
   // The lines go before anything that queued up behind them (a scenario's URC, +CREG ...).
-  std::deque<std::string> behind;
+  std::deque<held_urc> behind;
   behind.swap(held_urcs_);
   if (opts_.power_up_lines) send_power_up_lines();
   for (auto& line : behind) held_urcs_.push_back(std::move(line));
@@ -302,18 +302,31 @@ void module::send_error(at::cme code) {
 void module::urc(std::string text) {
   if (!switched_on_) return;  // a module that is off says nothing, later or now
   if (busy_ || data_ != nullptr || !powered_ || unsynced_ || lines_held_) {
-    held_urcs_.push_back(std::move(text));
+    held_urcs_.push_back({std::move(text), false});
     return;
   }
   send_info(text);
 }
 
+void module::urc_bytes(std::string bytes) {
+  if (!switched_on_) return;
+  if (busy_ || data_ != nullptr || !powered_ || unsynced_ || lines_held_) {
+    held_urcs_.push_back({std::move(bytes), true});
+    return;
+  }
+  send_raw(bytes);
+}
+
 void module::flush_urcs() {
   while (!busy_ && data_ == nullptr && powered_ && !unsynced_ && !lines_held_ &&
          !held_urcs_.empty()) {
-    const std::string text = std::move(held_urcs_.front());
+    const held_urc held = std::move(held_urcs_.front());
     held_urcs_.pop_front();
-    send_info(text);
+    if (held.raw) {
+      send_raw(held.text);
+    } else {
+      send_info(held.text);
+    }
   }
 }
 
@@ -382,16 +395,19 @@ quecsim::clock::duration module::guard_time() const {
 }
 
 void module::pump_data() {
-  const auto v = escape_.examine(input_, clock::now(), guard_time());
-  if (v.arm) {
-    escape_timer_.expires_at(v.check_at);
-    escape_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
-      if (ec || alive.expired()) return;
-      escape_check();
-    });
+  // In prompt mode (a socket's `> `) pluses are data: no escape is looked for.
+  if (escape_enabled_) {
+    const auto v = escape_.examine(input_, clock::now(), guard_time());
+    if (v.arm) {
+      escape_timer_.expires_at(v.check_at);
+      escape_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+        if (ec || alive.expired()) return;
+        escape_check();
+      });
+    }
+    if (v.disarm) escape_timer_.cancel();
+    if (v.hold) return;
   }
-  if (v.disarm) escape_timer_.cancel();
-  if (v.hold) return;
   while (!input_.empty() && data_ != nullptr) {
     const std::size_t taken = data_->on_host_data(input_);
     input_.erase(0, taken);
@@ -425,8 +441,18 @@ void module::data_ready() {
 void module::enter_data_mode(data_mode_handler& handler) {
   data_ = &handler;
   escape_.reset();
+  escape_enabled_ = true;
   send_result(result_connect, "CONNECT");
   publish_state("uart", "data");
+  pump();
+}
+
+void module::enter_prompt_mode(data_mode_handler& handler, std::string_view prompt) {
+  data_ = &handler;
+  escape_.reset();
+  escape_enabled_ = false;
+  send_raw(prompt);
+  publish_state("uart", "prompt");
   pump();
 }
 

@@ -25,6 +25,7 @@
 #include "quecsim/serial/uart.hpp"
 #include "quecsim/station/control_backend.hpp"
 #include "quecsim/storage/store.hpp"
+#include "quecsim/tcpip/service.hpp"
 
 namespace quecsim::station {
 namespace {
@@ -283,6 +284,7 @@ void station::make_services(const storage::limits& limits) {
   files_ = std::make_unique<storage::store>(state_dir_, limits);
   file_commands_ = std::make_unique<module::file_commands>(*module_, *files_);
   ftp_ = std::make_unique<ftp::service>(*module_, *net_, files_.get());
+  tcpip_ = std::make_unique<tcpip::service>(*module_, *net_);
   try {
     quecsim::module::apply_command_table(*module_);
   } catch (const quecsim::module::profile_error& e) {

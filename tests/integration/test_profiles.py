@@ -107,7 +107,7 @@ class Profiles(QuecsimTestCase):
         result = run_quecsim("--ready-json", "--model", "M99")
         self.assertEqual(result.returncode, 2, result)
         self.assertEqual(result.stderr, "quecsim: --model M99: unknown model 'M99' (one of M10, "
-                                        "M33, M95, or a profile file)\n")
+                                        "M33, M95, MC60, or a profile file)\n")
 
     def test_a_missing_profile_file_is_refused_naming_it(self):
         result = run_quecsim("--ready-json", "--model", "/nonexistent/x.json")

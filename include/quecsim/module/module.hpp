@@ -70,6 +70,11 @@ struct settings {
   int qindi = 0;      ///< AT+QINDI: how received TCP/IP data is reported
   int qihead = 0;     ///< AT+QIHEAD: IPD header before received data
   int qiurc = 1;      ///< AT+QIURC: the TCP/IP initialisation URC (Call Ready)
+  int qishowra = 0;   ///< AT+QISHOWRA: `RECV FROM:<ip>:<port>` before pushed data
+  int qishowpt = 0;   ///< AT+QISHOWPT: the protocol in the IPD header
+  int qishowla = 0;   ///< AT+QISHOWLA: `TO:<ip>` (the local address) before pushed data
+  int qiprompt = 1;   ///< AT+QIPROMPT: 0 no `> `, 1 `> ` and SEND OK, 2 neither
+  int qisde = 1;      ///< AT+QISDE: echo the data typed after AT+QISEND's prompt
   std::string dns_primary = "211.136.17.107";    ///< AT+QIDNSCFG
   std::string dns_secondary = "211.136.20.203";  ///< AT+QIDNSCFG
 };
@@ -133,6 +138,7 @@ class module {
   at::line_settings& line() { return line_.settings(); }
   const options& config() const { return opts_; }
   net::packet_context& context() { return context_; }
+  const net::packet_context& context() const { return context_; }
   boost::asio::io_context& io() { return io_; }
   const clock& time() const { return clock_; }
   events::bus& bus() { return bus_; }
@@ -140,9 +146,18 @@ class module {
 
   /// An unsolicited line; held back while a command is answered or data mode runs.
   void urc(std::string text);
+  /// Unsolicited bytes sent as they are, with no framing (received socket data pushed to the
+  /// host); held back like `urc`, in order with the lines.
+  void urc_bytes(std::string bytes);
+  /// Bytes for the host as they are, now (what a command sends between its lines: AT+QIRD's
+  /// data, AT+QISEND's `> ` prompt and data echo).
+  void send_bytes(std::string_view bytes) { send_raw(bytes); }
 
   /// Sends CONNECT and routes host bytes to `handler` until `leave_data_mode`.
   void enter_data_mode(data_mode_handler& handler);
+  /// Sends `prompt` as it is and routes host bytes to `handler` until `leave_data_mode`, with
+  /// no CONNECT and no `+++` escape: the input stage of AT+QISEND (`> `), inside the command.
+  void enter_prompt_mode(data_mode_handler& handler, std::string_view prompt);
   /// Back to command mode; held unsolicited lines follow, then pending host bytes are read as
   /// commands again.
   void leave_data_mode();
@@ -231,12 +246,17 @@ class module {
   std::vector<std::string> after_final_;
   bool bytes_while_busy_warned_ = false;
 
-  std::deque<std::string> held_urcs_;
+  struct held_urc {
+    std::string text;
+    bool raw = false;  // urc_bytes: sent as it is
+  };
+  std::deque<held_urc> held_urcs_;
 
   // Data mode and the +++ escape.
   data_mode_handler* data_ = nullptr;
   at::escape_detector escape_;
   boost::asio::steady_timer escape_timer_;  // armed when escape_ asks to look again
+  bool escape_enabled_ = true;  // false in prompt mode: pluses are data
   boost::asio::steady_timer restart_timer_;
 
   std::vector<std::function<void()>> restart_listeners_;
@@ -262,5 +282,13 @@ void apply_command_table(module& m);
 /// AT+QIDEACT, AT+QILOCIP, AT+QISTAT, AT+QIDNSIP, AT+QIDNSCFG, AT+QIMUX, AT+QIMODE,
 /// AT+QINDI, AT+QIHEAD.
 void add_context_commands(module& m);
+
+/// Brings the packet context up now with the module's address, as AT+QIACT does when its
+/// activation succeeds (AT+QIOPEN from IP INITIAL activates it by itself too).
+void activate_context(module& m);
+
+/// The IP state AT+QISTAT shows for the packet context alone (IP INITIAL ... IP STATUS,
+/// PDP DEACT), before any connection.
+std::string context_state(const module& m);
 
 }  // namespace quecsim::module

@@ -43,6 +43,9 @@ class store;
 namespace quecsim::ftp {
 class service;
 }
+namespace quecsim::tcpip {
+class service;
+}
 namespace quecsim::ftpd {
 class server;
 }
@@ -220,6 +223,7 @@ class station {
   std::unique_ptr<storage::store> files_;
   std::unique_ptr<module::file_commands> file_commands_;
   std::unique_ptr<ftp::service> ftp_;
+  std::unique_ptr<tcpip::service> tcpip_;
   std::unique_ptr<control_backend> control_backend_;
   std::unique_ptr<control::server> control_;
   std::unique_ptr<serial::uart> port_;

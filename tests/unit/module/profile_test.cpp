@@ -48,7 +48,7 @@ TEST_CASE("the shipped profiles load and differ where the models differ") {
   CHECK_FALSE(m10.storage.has_ram);
   CHECK_FALSE(m95.commands.at("+CCID").supported);
   CHECK(m95.commands.at("+CIMI").supported);
-  CHECK(qm::profile::names() == std::vector<std::string>{"M10", "M33", "M95"});
+  CHECK(qm::profile::names() == std::vector<std::string>{"M10", "M33", "M95", "MC60"});
 }
 
 TEST_CASE("a broken profile is refused naming the file, the JSON pointer and what was expected") {
@@ -102,7 +102,8 @@ TEST_CASE("an unknown model name is refused listing the known ones") {
     qm::profile::find("M99");
     FAIL("accepted");
   } catch (const qm::profile_error& e) {
-    CHECK(std::string(e.what()) == "unknown model 'M99' (one of M10, M33, M95, or a profile file)");
+    CHECK(std::string(e.what()) ==
+          "unknown model 'M99' (one of M10, M33, M95, MC60, or a profile file)");
   }
   CHECK_THROWS_WITH(qm::profile::find("/nonexistent/x.json"),
                     "/nonexistent/x.json: cannot be read");

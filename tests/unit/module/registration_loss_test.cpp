@@ -13,6 +13,7 @@
 #include "../../support/string_port.hpp"
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/module/file_commands.hpp"
+#include "quecsim/tcpip/service.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
 #include "quecsim/storage/store.hpp"
@@ -116,6 +117,7 @@ TEST_CASE("every registered command of a shipped profile is in its command table
     quecsim::storage::store files(state, o.model.storage);
     quecsim::module::file_commands file_commands(mod, files);
     quecsim::ftp::service ftp(mod, net, &files);
+    quecsim::tcpip::service tcpip(mod, net);
     for (const auto* spec : mod.commands().all()) {
       INFO(name << " lacks " << spec->name);
       CHECK(o.model.commands.count(spec->name) == 1);

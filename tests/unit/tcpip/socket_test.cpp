@@ -1,0 +1,230 @@
+// The socket algorithm without sockets: each event in turn, and what it asks for.
+
+#include "quecsim/tcpip/socket.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace quecsim::tcpip;
+using kind = step::kind;
+using clk = std::chrono::steady_clock;
+
+std::vector<kind> kinds(const steps& s) {
+  std::vector<kind> out;
+  for (const auto& st : s) out.push_back(st.what);
+  return out;
+}
+
+socket_op connected(socket_limits limits = {}) {
+  socket_op s(limits);
+  s.open(protocol::tcp, "example.org", 80, clk::now());
+  s.on_connected("192.0.2.1", 80);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("opening asks for a connect and a connect reports CONNECT OK") {
+  socket_op s;
+  const auto now = clk::now();
+  CHECK(kinds(s.open(protocol::tcp, "example.org", 80, now)) == std::vector{kind::connect});
+  CHECK(s.state() == socket_state::connecting);
+  REQUIRE(s.deadline());
+  CHECK(*s.deadline() == now + std::chrono::milliseconds(75000));
+  CHECK(kinds(s.on_connected("192.0.2.1", 80)) == std::vector{kind::opened});
+  CHECK(s.state() == socket_state::connected);
+  CHECK_FALSE(s.deadline());
+  CHECK(s.remote_ip() == "192.0.2.1");
+}
+
+TEST_CASE("opening an open socket asks for nothing") {
+  auto s = connected();
+  CHECK(s.open(protocol::tcp, "other", 1, clk::now()).empty());
+  CHECK(s.host() == "example.org");
+}
+
+TEST_CASE("a refused connect closes and reports CONNECT FAIL, then the socket opens again") {
+  socket_op s;
+  s.open(protocol::tcp, "h", 1, clk::now());
+  CHECK(kinds(s.on_connect_failed()) == std::vector{kind::close, kind::open_failed});
+  CHECK(s.state() == socket_state::closed);
+  CHECK(kinds(s.open(protocol::tcp, "h", 1, clk::now())) == std::vector{kind::connect});
+}
+
+TEST_CASE("a connect past its deadline fails; before it nothing happens") {
+  socket_op s;
+  const auto now = clk::now();
+  s.open(protocol::tcp, "h", 1, now);
+  CHECK(s.on_time(now + std::chrono::seconds(74)).empty());
+  CHECK(kinds(s.on_time(now + std::chrono::seconds(75))) ==
+        std::vector{kind::close, kind::open_failed});
+  CHECK(s.on_time(now + std::chrono::seconds(76)).empty());
+}
+
+TEST_CASE("sending writes the bytes and counts them until the link takes them") {
+  auto s = connected();
+  steps out;
+  CHECK(s.send("hello", out) == send_outcome::ok);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].what == kind::write);
+  CHECK(out[0].bytes == "hello");
+  CHECK(s.sent() == 5);
+  CHECK(s.acked() == 0);
+  s.on_written(5);
+  CHECK(s.acked() == 5);
+}
+
+TEST_CASE("a send that does not fit the send window is SEND FAIL and writes nothing") {
+  socket_limits l;
+  l.send_window = 10;
+  auto s = connected(l);
+  steps out;
+  CHECK(s.send("12345678", out) == send_outcome::ok);
+  out.clear();
+  CHECK(s.send("abc", out) == send_outcome::fail);
+  CHECK(out.empty());
+  s.on_written(8);
+  CHECK(s.send("abc", out) == send_outcome::ok);
+}
+
+TEST_CASE("sending without a connection is refused") {
+  socket_op s;
+  steps out;
+  CHECK(s.send("x", out) == send_outcome::not_connected);
+  s.open(protocol::tcp, "h", 1, clk::now());
+  CHECK(s.send("x", out) == send_outcome::not_connected);
+  CHECK(out.empty());
+}
+
+TEST_CASE("QINDI=0 pushes data as it arrives") {
+  auto s = connected();
+  const auto out = s.on_data("abc", receive_mode::push);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].what == kind::push);
+  CHECK(out[0].bytes == "abc");
+  CHECK(s.buffered() == 0);
+}
+
+TEST_CASE("QINDI=1 notifies once until the buffer is emptied") {
+  auto s = connected();
+  CHECK(kinds(s.on_data("abc", receive_mode::notify)) == std::vector{kind::notify});
+  CHECK(s.on_data("def", receive_mode::notify).empty());
+  steps out;
+  auto r = s.read(4, false, out);
+  CHECK(r.bytes == "abcd");
+  CHECK(s.on_data("g", receive_mode::notify).empty());  // not emptied yet
+  r = s.read(100, false, out);
+  CHECK(r.bytes == "efg");
+  CHECK_FALSE(r.error);
+  r = s.read(100, false, out);
+  CHECK(r.bytes.empty());
+  CHECK_FALSE(r.error);
+  CHECK(kinds(s.on_data("h", receive_mode::notify)) == std::vector{kind::notify});
+}
+
+TEST_CASE("QINDI=2 notifies every packet with its sizes and reads one packet at a time") {
+  auto s = connected();
+  auto out = s.on_data(std::string(1332, 'a'), receive_mode::per_packet);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].packets == 1);
+  CHECK(out[0].last == 1332);
+  CHECK(out[0].total == 1332);
+  out = s.on_data(std::string(1359, 'b'), receive_mode::per_packet);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].packets == 2);
+  CHECK(out[0].last == 1359);
+  CHECK(out[0].total == 2691);
+  steps more;
+  CHECK(s.read(1500, true, more).bytes == std::string(1332, 'a'));
+  CHECK(s.read(1500, true, more).bytes == std::string(1359, 'b'));
+}
+
+TEST_CASE("a full receive buffer pauses reading and a read resumes it") {
+  socket_limits l;
+  l.receive_buffer = 8;
+  auto s = connected(l);
+  CHECK(kinds(s.on_data("12345678", receive_mode::notify)) ==
+        std::vector{kind::notify, kind::pause_reading});
+  steps out;
+  s.read(3, false, out);
+  CHECK(kinds(out) == std::vector{kind::resume_reading});
+}
+
+TEST_CASE("a UDP datagram that does not fit the buffer is dropped") {
+  socket_limits l;
+  l.receive_buffer = 8;
+  socket_op s(l);
+  s.open(protocol::udp, "h", 1, clk::now());
+  s.on_connected("192.0.2.1", 7);
+  s.on_data("123456", receive_mode::notify);
+  CHECK(s.on_data("789", receive_mode::notify).empty());
+  CHECK(s.dropped() == 1);
+  CHECK(s.buffered() == 6);
+}
+
+TEST_CASE("the peer closing reports CLOSED; buffered data is still read, then ERROR") {
+  auto s = connected();
+  s.on_data("abc", receive_mode::notify);
+  CHECK(kinds(s.on_peer_closed()) == std::vector{kind::close, kind::peer_closed});
+  CHECK(s.state() == socket_state::closed);
+  steps out;
+  auto r = s.read(10, false, out);
+  CHECK(r.bytes == "abc");
+  r = s.read(10, false, out);
+  CHECK(r.error);
+}
+
+TEST_CASE("closing ends the connection once; a second close has nothing to close") {
+  auto s = connected();
+  steps out;
+  CHECK(s.close(out));
+  CHECK(kinds(out) == std::vector{kind::close});
+  out.clear();
+  CHECK_FALSE(s.close(out));
+  CHECK(out.empty());
+  CHECK(s.state() == socket_state::closed);
+}
+
+TEST_CASE("the context going down drops the connection without a CLOSED line") {
+  auto s = connected();
+  CHECK(kinds(s.on_context_down()) == std::vector{kind::close});
+  CHECK(s.state() == socket_state::idle);
+  socket_op idle;
+  CHECK(idle.on_context_down().empty());
+}
+
+TEST_CASE("every event at every step leaves the socket able to open again") {
+  // Fail the exchange open → connected → send → data → read at each step in turn.
+  for (int fail_at = 0; fail_at < 5; ++fail_at) {
+    for (int how = 0; how < 3; ++how) {
+      socket_op s;
+      steps out;
+      auto fail = [&] {
+        if (how == 0) s.on_peer_closed();
+        if (how == 1) s.on_context_down();
+        if (how == 2) s.close(out);
+      };
+      s.open(protocol::tcp, "h", 1, clk::now());
+      if (fail_at == 0) {
+        fail();
+      } else {
+        s.on_connected("192.0.2.1", 1);
+        if (fail_at == 1) fail();
+        if (fail_at >= 2) s.send("x", out);
+        if (fail_at == 2) fail();
+        if (fail_at >= 3) s.on_data("y", receive_mode::notify);
+        if (fail_at == 3) fail();
+        if (fail_at >= 4) s.read(1, false, out);
+        if (fail_at == 4) fail();
+      }
+      INFO("fail_at " << fail_at << " how " << how);
+      CHECK(s.state() != socket_state::connected);
+      CHECK(s.state() != socket_state::connecting);
+      CHECK(kinds(s.open(protocol::tcp, "h", 1, clk::now())) == std::vector{kind::connect});
+    }
+  }
+}
