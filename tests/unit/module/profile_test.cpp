@@ -46,7 +46,10 @@ TEST_CASE("the shipped profiles load and differ where the models differ") {
   CHECK(m95.storage.has_ram);  // later M95 firmware downloads into RAM (BEHAVIOUR.md)
   CHECK_FALSE(m95.storage.has_sd);
   CHECK_FALSE(m10.storage.has_ram);
-  CHECK_FALSE(m95.commands.at("+CCID").supported);
+  REQUIRE(m95.commands.at("+CCID").texts);  // the M95 manual V3.2 adds AT+CCID
+  CHECK(*m95.commands.at("+CCID").texts->exec ==
+        std::vector<std::string>{"+CCID: \"89860012345678901234\""});
+  CHECK_FALSE(m10.commands.at("+CCID").supported);
   CHECK(m95.commands.at("+CIMI").supported);
   CHECK(qm::profile::names() == std::vector<std::string>{"M10", "M33", "M95", "MC60"});
 }
