@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "quecsim/ftp/states.hpp"
 #include "quecsim/ftpd/server.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
@@ -79,7 +80,10 @@ struct injector::loaded_scenario {
 injector::injector(boost::asio::io_context& io, const clock& clk, events::bus& bus, seams s,
                    std::uint64_t seed, int module_id)
     : io_(io), clock_(clk), bus_(bus), seams_(s), module_(module_id), rng_(seed) {
-  states_ = {{"ftp", "IDLE"}, {"pdp", "inactive"}, {"uart", "command"}, {"module", "off"}};
+  states_ = {{"ftp", std::string(ftp::state_name(ftp::service_state::idle))},
+             {"pdp", "inactive"},
+             {"uart", "command"},
+             {"module", "off"}};
   bus_.subscribe([this, alive = std::weak_ptr<bool>(alive_)](const events::event& e) {
     if (alive.expired() || e.module != module_) return;
     on_event(e);

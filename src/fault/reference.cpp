@@ -190,36 +190,10 @@ constexpr const char* base_schema = R"json({
             "description": "states that must hold when the trigger matches",
             "additionalProperties": false,
             "properties": {
-              "ftp": {
-                "enum": [
-                  "IDLE",
-                  "OPENING",
-                  "OPENED",
-                  "WORKING",
-                  "TRANSFER",
-                  "CLOSING",
-                  "CLOSED"
-                ]
-              },
-              "pdp": {
-                "enum": [
-                  "active",
-                  "inactive"
-                ]
-              },
-              "uart": {
-                "enum": [
-                  "command",
-                  "data"
-                ]
-              },
-              "module": {
-                "enum": [
-                  "ready",
-                  "restarting",
-                  "off"
-                ]
-              }
+              "ftp": {},
+              "pdp": {},
+              "uart": {},
+              "module": {}
             }
           },
           "count": {
@@ -274,17 +248,7 @@ constexpr const char* base_schema = R"json({
             "minLength": 1
           }
         },
-        "ftp_state": {
-          "enum": [
-            "IDLE",
-            "OPENING",
-            "OPENED",
-            "WORKING",
-            "TRANSFER",
-            "CLOSING",
-            "CLOSED"
-          ]
-        },
+        "ftp_state": {},
         "files": {
           "type": "array",
           "items": {
@@ -399,6 +363,10 @@ std::string param_cell(const param_spec& p) {
 std::string schema_text() {
   ojson doc = ojson::parse(base_schema);
   doc["properties"]["module"]["properties"]["baud"]["enum"] = serial::line_rates();
+  // The states a trigger's "if" and the expected FTP state may name.
+  ojson& states = doc["properties"]["events"]["items"]["properties"]["if"]["properties"];
+  for (const auto& [machine, names] : machine_states()) states[machine]["enum"] = names;
+  doc["properties"]["expect"]["properties"]["ftp_state"]["enum"] = machine_states().at("ftp");
   ojson& defs = doc["$defs"];
   std::vector<std::string> names = action_names();
   ojson refs = ojson::array();

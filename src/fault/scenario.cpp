@@ -1,6 +1,7 @@
 #include "quecsim/fault/scenario.hpp"
 
 #include "quecsim/core/json_text.hpp"
+#include "quecsim/ftp/states.hpp"
 #include "quecsim/serial/uart_rates.hpp"
 
 #include <algorithm>
@@ -13,6 +14,16 @@
 #include <utility>
 
 namespace quecsim::fault {
+const std::map<std::string, std::vector<std::string>>& machine_states() {
+  static const std::map<std::string, std::vector<std::string>> m = {
+      {"ftp", {ftp::state_names.begin(), ftp::state_names.end()}},
+      {"pdp", {"active", "inactive"}},
+      {"uart", {"command", "data"}},
+      {"module", {"ready", "restarting", "off"}},
+  };
+  return m;
+}
+
 namespace {
 
 using json = nlohmann::json;
@@ -172,16 +183,6 @@ std::regex regex_at(const json& v, const std::string& source, const std::string&
 }
 
 // ---- states, commands and verbs a trigger may name ------------------------------------------
-
-const std::map<std::string, std::vector<std::string>>& machine_states() {
-  static const std::map<std::string, std::vector<std::string>> m = {
-      {"ftp", {"IDLE", "OPENING", "OPENED", "WORKING", "TRANSFER", "CLOSING", "CLOSED"}},
-      {"pdp", {"active", "inactive"}},
-      {"uart", {"command", "data"}},
-      {"module", {"ready", "restarting", "off"}},
-  };
-  return m;
-}
 
 std::vector<std::string> machine_names() {
   std::vector<std::string> out;

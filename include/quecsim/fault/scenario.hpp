@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <regex>
 #include <stdexcept>
@@ -177,5 +178,9 @@ nlohmann::json read_json_or_null(const std::filesystem::path& file);
 /// Replaces every string "password" value in a scenario document (server users) with "****":
 /// a scenario written to a transcript never carries a password.
 void mask_passwords(nlohmann::json& doc);
+
+/// The state machines a trigger's "if" and a scenario's expectations may name, each with its
+/// states (the FTP service's as AT+QFTPSTAT prints them).
+const std::map<std::string, std::vector<std::string>>& machine_states();
 
 }  // namespace quecsim::fault
