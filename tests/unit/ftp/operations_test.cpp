@@ -396,9 +396,9 @@ TEST_CASE("open answers an account request (332) with -532 and drops the connect
 TEST_CASE("a successful open reports the session logged in", "[ftp][operations]") {
   ftp::session s;
   auto op = open_as("joe", "secret")(s);
-  const auto& pts = login_script().points();
+  const auto script = login_script();  // kept: points() refers into it
   op_step last;
-  for (const auto& p : pts) last = op->resume(p.in);
+  for (const auto& p : script.points()) last = op->resume(p.in);
   CHECK(last.logged_in);
   CHECK_FALSE(last.drop_control);
 }
