@@ -84,8 +84,10 @@ def percentile(sorted_values, p):
     return sorted_values[index]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_and_pin(doc):
+    """The round-trip benchmarks' command line (-n, --rounds, --warmup, --no-pin), and the
+    CPU set this process was pinned to (None with --no-pin)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("quecsim", help="path to the quecsim binary")
     parser.add_argument("-n", type=int, default=2000, help="round trips per target (2000)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
@@ -97,6 +99,11 @@ def main():
     if not args.no_pin:
         cpus = {min(os.sched_getaffinity(0))}
         os.sched_setaffinity(0, cpus)
+    return args, cpus
+
+
+def main():
+    args, cpus = parse_and_pin(__doc__)
 
     build = tempfile.mkdtemp(prefix="quecsim-bench-")
     try:

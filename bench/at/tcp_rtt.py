@@ -14,7 +14,6 @@ What the TCP mode adds is quecsim's TCP median minus its pty median; the issue's
 this be no more than the loopback round trip (the TCP floor's median). Reported, never asserted.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from rtt import ANSWER, Target, measure, percentile, read_exactly
+from rtt import ANSWER, Target, measure, parse_and_pin, percentile, read_exactly
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,18 +51,7 @@ class TcpTarget(Target):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("quecsim", help="path to the quecsim binary")
-    parser.add_argument("-n", type=int, default=2000, help="round trips per target (2000)")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed round trips (200)")
-    parser.add_argument("--no-pin", action="store_true",
-                        help="let the scheduler place client and responders on any CPU")
-    args = parser.parse_args()
-    cpus = None
-    if not args.no_pin:
-        cpus = {min(os.sched_getaffinity(0))}
-        os.sched_setaffinity(0, cpus)
+    args, cpus = parse_and_pin(__doc__)
 
     quiet = ["--ready-json", "--baud", "0", "--no-power-up-lines", "--power-up-at-start",
              "--boot-delay", "0", "--no-embedded-ftp"]

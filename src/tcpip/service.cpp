@@ -309,10 +309,10 @@ void service::arm_deadline(int i) {
       });
 }
 
-void service::run(int i, steps todo) {
+void service::run(int i, steps next) {
   auto& s = *slots_[i];
   auto& m = module_;
-  for (auto& st : todo) {
+  for (auto& st : next) {
     switch (st.what) {
       case step::kind::connect:
         connect(i);

@@ -12,7 +12,7 @@ import time
 
 import serial
 
-from ftp_support import CONNECT, OK, FtpTestCase, crlf, payload, sha256
+from ftp_support import CONNECT, OK, FtpTestCase, crlf, open_as_in_4_1, payload, sha256
 from harness import TIMEOUT, Quecsim
 
 
@@ -102,12 +102,7 @@ class ChapterFour(FtpTestCase):
     through /COM/, then close and deactivate, byte for byte as on the pty."""
 
     def chapter_four(self, sim):
-        sim.command(b"AT+QIFGCNT=0", OK)
-        sim.command(b'AT+QICSGP=1,"CMNET"', OK)
-        sim.command(b'AT+QFTPUSER="quectel"', OK)
-        sim.command(b'AT+QFTPPASS="123456"', OK)
-        sim.command(b'AT+QFTPOPEN="quectel.3322.org",21', OK)
-        sim.expect(crlf(b"+QFTPOPEN:0"))
+        open_as_in_4_1(sim)
         self.result(sim, b'AT+QFTPPATH="/"', b"+QFTPPATH:0")
         up = payload(1587)
         sim.command(b'AT+QFTPPUT="up.ini",1587,200', OK)

@@ -14,6 +14,16 @@ ERROR = crlf(b"ERROR")
 CONNECT = crlf(b"CONNECT")
 
 
+def open_as_in_4_1(sim):
+    """The manual's 4.1 up to +QFTPOPEN:0: context settings, account, open."""
+    sim.command(b"AT+QIFGCNT=0", OK)
+    sim.command(b'AT+QICSGP=1,"CMNET"', OK)
+    sim.command(b'AT+QFTPUSER="quectel"', OK)
+    sim.command(b'AT+QFTPPASS="123456"', OK)
+    sim.command(b'AT+QFTPOPEN="quectel.3322.org",21', OK)
+    sim.expect(crlf(b"+QFTPOPEN:0"))
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 

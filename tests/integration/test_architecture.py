@@ -32,12 +32,12 @@ def layer_table():
 
 def closure(layers, name):
     """Every layer `name` stands on, directly or through another."""
-    seen, todo = set(), list(layers[name][1])
-    while todo:
-        n = todo.pop()
+    seen, pending = set(), list(layers[name][1])
+    while pending:
+        n = pending.pop()
         if n not in seen:
             seen.add(n)
-            todo.extend(layers[n][1])
+            pending.extend(layers[n][1])
     return seen
 
 

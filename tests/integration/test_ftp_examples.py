@@ -5,29 +5,21 @@ server (SHA-256). 4.4.2 uses the corrected names (AT+QFTPRENAME, +QFTPRMDIR)."""
 import os
 import unittest
 
-from ftp_support import CONNECT, OK, FtpTestCase, crlf, payload, sha256
+from ftp_support import CONNECT, OK, FtpTestCase, crlf, open_as_in_4_1, payload, sha256
 
 
 class ChapterFourExamples(FtpTestCase):
 
-    def open_as_in_4_1(self, sim):
-        sim.command(b"AT+QIFGCNT=0", OK)
-        sim.command(b'AT+QICSGP=1,"CMNET"', OK)
-        sim.command(b'AT+QFTPUSER="quectel"', OK)
-        sim.command(b'AT+QFTPPASS="123456"', OK)
-        sim.command(b'AT+QFTPOPEN="quectel.3322.org",21', OK)
-        sim.expect(crlf(b"+QFTPOPEN:0"))
-
     def test_4_1_open_an_ftp_service(self):
         sim = self.start_ftp(transcript=True)
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         commands = self.ftp_commands(sim)
         self.assertEqual(commands[:2], ["USER quectel", "PASS ****"])
         sim.close()
 
     def test_4_2_1_upload_a_file_through_uart(self):
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         self.result(sim, b'AT+QFTPPATH=""', b"+QFTPPATH:0")
         data = payload(1587)
         sim.command(b'AT+QFTPPUT="sscom.ini",1587,200', OK)
@@ -42,7 +34,7 @@ class ChapterFourExamples(FtpTestCase):
         data = payload(1587, seed=7)
         self.serve("sscom.ini", data)
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         self.result(sim, b'AT+QFTPPATH="/"', b"+QFTPPATH:0")
         sim.command(b'AT+QFTPGET="sscom.ini"', OK)
         sim.expect(CONNECT)
@@ -55,7 +47,7 @@ class ChapterFourExamples(FtpTestCase):
         data = payload(17765, seed=3)
         self.serve("sscom.ini", data)
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         self.result(sim, b'AT+QFTPRENAME="sscom.ini","test.txt"', b"+QFTPRENAME:0")
         self.assertFalse(os.path.exists(os.path.join(self.root, "sscom.ini")))
         self.assertEqual(self.served("test.txt"), data)
@@ -66,7 +58,7 @@ class ChapterFourExamples(FtpTestCase):
 
     def test_4_4_2_operate_a_file_folder_on_the_ftp_server(self):
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         self.result(sim, b'AT+QFTPMKDIR="test"', b"+QFTPMKDIR:0")
         self.assertTrue(os.path.isdir(os.path.join(self.root, "test")))
         self.result(sim, b'AT+QFTPRENAME="test","test1"', b"+QFTPRENAME:0")
@@ -81,7 +73,7 @@ class ChapterFourExamples(FtpTestCase):
     def test_4_5_1_upload_from_the_resuming_point(self):
         whole = payload(3587, seed=11)
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         sim.command(b'AT+QFTPPUT="sscom.ini",1587,200', OK)
         sim.expect(CONNECT)
         sim.send(whole[:1587])
@@ -100,7 +92,7 @@ class ChapterFourExamples(FtpTestCase):
         whole = payload(3587, seed=5)
         self.serve("sscom.ini", whole)
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         self.result(sim, b"AT+QFTPCFG=3,1587", b"+QFTPCFG:0")
         sim.command(b'AT+QFTPGET="sscom.ini"', OK)
         sim.expect(CONNECT)
@@ -110,7 +102,7 @@ class ChapterFourExamples(FtpTestCase):
 
     def test_4_6_close_the_ftp_service(self):
         sim = self.start_ftp()
-        self.open_as_in_4_1(sim)
+        open_as_in_4_1(sim)
         sim.command(b"AT+QFTPCLOSE", OK)
         sim.expect(crlf(b"+QFTPCLOSE:0"))
         sim.command(b"AT+QIDEACT", crlf(b"DEACT OK"))

@@ -256,7 +256,7 @@ class module {
   data_mode_handler* data_ = nullptr;
   at::escape_detector escape_;
   boost::asio::steady_timer escape_timer_;  // armed when escape_ asks to look again
-  bool escape_enabled_ = true;  // false in prompt mode: pluses are data
+  bool escape_enabled_ = true;              // false in prompt mode: pluses are data
   boost::asio::steady_timer restart_timer_;
 
   std::vector<std::function<void()>> restart_listeners_;

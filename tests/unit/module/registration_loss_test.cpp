@@ -13,10 +13,10 @@
 #include "../../support/string_port.hpp"
 #include "quecsim/ftp/service.hpp"
 #include "quecsim/module/file_commands.hpp"
-#include "quecsim/tcpip/service.hpp"
 #include "quecsim/module/module.hpp"
 #include "quecsim/net/network.hpp"
 #include "quecsim/storage/store.hpp"
+#include "quecsim/tcpip/service.hpp"
 
 using namespace std::chrono_literals;
 namespace qm = quecsim::module;
