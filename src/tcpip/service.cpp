@@ -39,6 +39,11 @@ bool number(const at::value& v, std::int64_t lo, std::int64_t hi, std::int64_t& 
   return out >= lo && out <= hi;
 }
 
+// The bytes one read takes from the peer: a packet in command mode, a larger piece in
+// transparent mode, where only throughput matters.
+constexpr std::size_t packet_read = 1500;
+constexpr std::size_t transparent_read = 64 * 1024;
+
 bool ip_literal(const std::string& host) {
   error_code ec;
   const auto a = asio::ip::make_address_v4(host, ec);
@@ -56,7 +61,9 @@ struct service::slot {
   asio::steady_timer timer;
   asio::ip::udp::socket udp;
   asio::ip::udp::endpoint udp_peer;
-  std::array<char, 1500> buffer{};
+  // One read is one packet for AT+QIRD and QINDI=2 (an Ethernet-sized segment); transparent
+  // mode has no packets and reads larger pieces (grown on its first read).
+  std::vector<char> buffer = std::vector<char>(packet_read);
   bool reading = false;
   bool paused = false;
   std::deque<std::string> writes;  // waiting for the one write in flight
@@ -156,17 +163,23 @@ class service::transparent_pipe : public module::data_mode_handler {
   std::size_t on_host_data(std::string_view bytes) override {
     auto& sl = *service_.slots_[0];
     if (sl.sm.state() != socket_state::connected) return bytes.size();  // gone: dropped
+    // Take only what the send window has room for, so every send is accepted; with the window
+    // full the host is held back until the link takes some (`data_ready`).
+    const std::size_t outstanding = sl.sm.sent() - sl.sm.acked();
+    const std::size_t window = service_.opts_.limits.send_window;
+    const std::size_t room = outstanding < window ? window - outstanding : 0;
+    const std::size_t taken = std::min(bytes.size(), room - std::min(room, pending_.size()));
+    pending_.append(bytes.substr(0, taken));
+    // Whole packets of AT+QITCFG's send size go at once (in one write: TCP keeps no packet
+    // boundaries); a partial one waits for more or for the wait time, unless the window is
+    // full, when it goes now so the link has something to take.
     const auto size = static_cast<std::size_t>(service_.tcfg_size_);
-    std::size_t taken = 0;
-    while (taken < bytes.size()) {
-      // Hold the host back while the send window is full: the module takes no more.
-      if (sl.sm.sent() - sl.sm.acked() >= service_.opts_.limits.send_window) break;
-      const std::size_t n = std::min(bytes.size() - taken, size - pending_.size());
-      pending_.append(bytes.substr(taken, n));
-      taken += n;
-      if (pending_.size() >= size) flush();
+    send(pending_.size() >= room ? pending_.size() : pending_.size() / size * size);
+    if (pending_.empty()) {
+      cancel();
+    } else {
+      arm();
     }
-    if (!pending_.empty()) arm();
     return taken;
   }
 
@@ -174,16 +187,11 @@ class service::transparent_pipe : public module::data_mode_handler {
 
   /// Sends what is gathered now.
   void flush() {
-    timer_.cancel();
-    if (pending_.empty()) return;
-    steps out;
-    std::string bytes;
-    bytes.swap(pending_);
-    auto& sl = *service_.slots_[0];
-    if (sl.sm.send(std::move(bytes), out) == send_outcome::ok) service_.run(0, std::move(out));
+    cancel();
+    send(pending_.size());
   }
   void clear() {
-    timer_.cancel();
+    cancel();
     pending_.clear();
   }
 
@@ -192,15 +200,37 @@ class service::transparent_pipe : public module::data_mode_handler {
 
  private:
   void arm() {
+    // The wait time runs from the first byte of a partial packet: later bytes do not restart
+    // it (and a busy stream does not re-set a timer for every read).
+    if (armed_) return;
+    armed_ = true;
     timer_.expires_after(
         service_.module_.time().scaled(std::chrono::milliseconds(200 * service_.tcfg_wait_)));
     timer_.async_wait([this](const error_code& ec) {
-      if (!ec) flush();
+      if (ec) return;
+      armed_ = false;
+      flush();
     });
+  }
+
+  /// Sends the first `n` gathered bytes (they fit the send window: on_host_data took no more).
+  void send(std::size_t n) {
+    if (n == 0) return;
+    steps out;
+    auto& sl = *service_.slots_[0];
+    if (sl.sm.send(pending_.substr(0, n), out) == send_outcome::ok) service_.run(0, std::move(out));
+    pending_.erase(0, n);
+  }
+
+  void cancel() {
+    if (!armed_) return;
+    armed_ = false;
+    timer_.cancel();
   }
 
   service& service_;
   asio::steady_timer timer_;
+  bool armed_ = false;  // the wait time runs for the gathered partial packet
   std::string pending_;
 };
 
@@ -481,9 +511,12 @@ void service::read_more(int i) {
   };
   s.reading = true;
   if (s.sm.transport() == protocol::udp) {
-    s.udp.async_receive(asio::buffer(s.buffer), on_read);
+    s.udp.async_receive(asio::buffer(s.buffer.data(), packet_read), on_read);
   } else if (s.tcp) {
-    s.tcp->async_read_some(asio::buffer(s.buffer), on_read);
+    if (i == 0 && transparent_ && s.buffer.size() < transparent_read)
+      s.buffer.resize(transparent_read);
+    const std::size_t n = i == 0 && transparent_ ? s.buffer.size() : packet_read;
+    s.tcp->async_read_some(asio::buffer(s.buffer.data(), n), on_read);
   } else {
     s.reading = false;
   }
