@@ -43,6 +43,8 @@ bool number(const at::value& v, std::int64_t lo, std::int64_t hi, std::int64_t& 
 // transparent mode, where only throughput matters.
 constexpr std::size_t packet_read = 1500;
 constexpr std::size_t transparent_read = 64 * 1024;
+// UART bytes queued for the host past which transparent mode stops reading from the peer.
+constexpr std::size_t uart_high_water = 64 * 1024;
 
 bool ip_literal(const std::string& host) {
   error_code ec;
@@ -549,7 +551,14 @@ void service::on_transparent_data(std::string_view bytes) {
   auto& sl = *slots_[0];
   if (module_.in_data_mode()) {
     module_.send_bytes(bytes);
-    read_more(0);
+    // A host slower than the peer: stop reading until the UART drains, so the peer's bytes
+    // wait in TCP (its window closes) rather than in the module's memory.
+    auto& port = module_.port();
+    if (port.queued() <= uart_high_water) return read_more(0);
+    port.when_drained([this, gen = sl.generation, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.expired() || slots_[0]->generation != gen) return;
+      read_more(0);
+    });
     return;
   }
   // In command mode after +++ the bytes wait in the socket's buffer (reading stops once it is

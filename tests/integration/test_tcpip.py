@@ -3,6 +3,7 @@ QICLOSE, QISACK, QISTAT, QIDNSGIP and the receive settings, byte-exact over the 
 real peers on loopback (docs/tcpip.md)."""
 
 import random
+import select
 import threading
 import unittest
 
@@ -337,6 +338,27 @@ class Transparent(QuecsimTestCase):
         reader.join(TIMEOUT)
         self.assertFalse(reader.is_alive(), "the peer did not get every byte")
         self.assertTrue(received[0] == data, "the peer got other bytes: %r" % received[0][:80])
+
+    def test_a_host_slower_than_the_peer_holds_the_peer_back(self):
+        # The host reads nothing: the module must stop reading from the peer once its UART
+        # queue is full, so the peer's sends block (TCP's window closes) instead of the module
+        # buffering without bound; then every byte arrives, in order, when the host reads.
+        sim = self.open()
+        total = 64 << 20
+        block = random.Random(7).randbytes(1 << 16)
+        self.peer.conn.setblocking(False)
+        sent = 0
+        while sent < total:
+            # Stops once the peer could not send for a while: the module is not reading.
+            if not select.select([], [self.peer.conn], [], TIMEOUT / 10)[1]:
+                break
+            try:
+                sent += self.peer.conn.send(block[sent % len(block):])
+            except BlockingIOError:
+                pass
+        self.assertLess(sent, total, "the module took 64 MiB the host never read")
+        expected = (block * (sent // len(block) + 1))[:sent]
+        self.assertTrue(sim.expect(expected, timeout=TIMEOUT * 4) == expected)
 
     def test_transparent_mode_has_one_connection(self):
         sim = self.start_quiet(*FAST)
