@@ -12,7 +12,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import TIMEOUT, QuecsimTestCase
+from harness import TIMEOUT, QuecsimTestCase, run_quecsim
 from tcpip_support import Reader, qisend
 
 FAST = ("--time-scale", "0.01")
@@ -159,6 +159,45 @@ class Mqtt(QuecsimTestCase):
         qisend(sim, b"\xe0\x00")  # DISCONNECT: the broker closes
         self.assertEqual(reader.until_closed(), b"")
         sim.command(b"AT+QISTAT", OK + b"\r\nSTATE: IP CLOSE\r\n")
+
+    def test_the_session_recovers_from_a_pdp_teardown_and_a_reset(self):
+        control = os.path.join(self.dir, "q.ctl")
+        sim = self.start_quiet(*FAST, "--host", "broker.example=127.0.0.1:%d" % self.port,
+                               "--control", control)
+        sim.command(b"AT+QINDI=1", OK)
+        watcher = self.subscriber("quecsim/out", 3)
+
+        def session(n):
+            """Opens the socket, connects to the broker and publishes reading n at QoS 1."""
+            sim.notices = []
+            sim.command(b'AT+QIOPEN="TCP","broker.example",1883', OK)
+            sim.expect(b"\r\nCONNECT OK\r\n")
+            reader = Reader(sim)
+            qisend(sim, connect("quecsim-m95", 60))
+            self.assertEqual(read_packet(reader), (0x20, b"\x00\x00"))  # CONNACK
+            qisend(sim, publish("quecsim/out", b"reading %d" % n, qos=1, packet_id=n + 1))
+            self.assertEqual(read_packet(reader), (0x40, struct.pack(">H", n + 1)))  # PUBACK
+
+        def fault(action):
+            result = run_quecsim("ctl", control, action)
+            self.assertEqual(result.returncode, 0, result.stderr)
+
+        session(0)
+        # The network tears the packet context down: +PDP DEACT and no CLOSED; the drivers'
+        # practice is AT+QIDEACT, then open again (the context comes back with the open).
+        fault("pdp-deact")
+        sim.expect(b"\r\n+PDP DEACT\r\n")
+        sim.command(b"AT+QISTAT", OK + b"\r\nSTATE: PDP DEACT\r\n")
+        sim.command(b"AT+QIDEACT", b"\r\nDEACT OK\r\n")
+        session(1)
+        # A NAT box loses its state: the connection is reset, the context stays up.
+        fault("reset-connections")
+        sim.expect(b"\r\nCLOSED\r\n")
+        sim.command(b"AT+QISTAT", OK + b"\r\nSTATE: IP CLOSE\r\n")
+        session(2)
+        seen = [line for line in watcher.stdout.read().splitlines()
+                if line.startswith(b"reading")]
+        self.assertEqual(seen, [b"reading 0", b"reading 1", b"reading 2"])
 
 
 # ---- HTTP/1.1 ---------------------------------------------------------------------------------
