@@ -10,6 +10,7 @@ import struct
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import TIMEOUT, QuecsimTestCase, run_quecsim
@@ -264,6 +265,50 @@ class Http(QuecsimTestCase):
         head, body = response.split(b"\r\n\r\n", 1)
         self.assertTrue(head.startswith(b"HTTP/1.1 201 Created\r\n"), head)
         self.assertEqual(body, payload[::-1])
+
+
+
+# ---- UDP ------------------------------------------------------------------------------------
+
+@unittest.skipUnless(shutil.which("socat"), "socat is not installed (scripts/install-deps)")
+class UdpEchoBySocat(QuecsimTestCase):
+    """socat as the UDP echo peer: one child per datagram, each sending its datagram back."""
+
+    def setUp(self):
+        self.port = free_port()
+        self.echo = subprocess.Popen(
+            ["socat", "-T", "2", "UDP4-RECVFROM:%d,bind=127.0.0.1,fork" % self.port, "EXEC:cat"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(Mqtt.stop, self.echo)
+        # Ready once its port is taken: a bind to it then fails.
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                break
+            finally:
+                probe.close()
+            if time.monotonic() > deadline or self.echo.poll() is not None:
+                raise AssertionError("socat did not take UDP port %d" % self.port)
+            time.sleep(0.01)
+
+    def test_datagrams_come_back_whole_one_per_read(self):
+        sim = self.start_quiet(*FAST)
+        sim.command(b"AT+QINDI=2", OK)
+        sim.command(b'AT+QIOPEN="UDP","127.0.0.1",%d' % self.port, OK)
+        sim.expect(b"\r\nCONNECT OK\r\n")
+        datagrams = [b"one", bytes(range(256)) * 5 + bytes(180), b"three\r\n\x1a"]
+        total = 0
+        for count, datagram in enumerate(datagrams, 1):
+            qisend(sim, datagram)
+            total += len(datagram)
+            sim.expect(b"\r\n+QIRDI: 0,1,0,%d,%d,%d\r\n" % (count, len(datagram), total))
+        for datagram in datagrams:
+            sim.command(b"AT+QIRD=0,1,0,1500", b"\r\n+QIRD: 127.0.0.1:%d,UDP,%d\r\n%s"
+                        % (self.port, len(datagram), datagram) + OK)
+        sim.command(b"AT+QIRD=0,1,0,1500", OK)
 
 
 if __name__ == "__main__":
