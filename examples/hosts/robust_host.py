@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The robust reference host: a fixed FTP job, driven as real drivers do (what a robust driver
-does, per scenario: scenarios/README.md).
+"""The robust reference host: a fixed FTP job (or, with --job socket, a socket job), driven as
+real drivers do (what a robust driver does, per scenario: scenarios/README.md).
 
 The job: power up (AT until OK), set up (ATE0, AT+CMEE=1, AT+CREG=1, AT+CGREG=1, AT+CSQ,
 APN), write report.txt into UFS (AT+QFUPL), open the FTP session (AT+QFTPCLOSE first), stay
