@@ -325,7 +325,7 @@ std::vector<socket_script> build_socket_scripts(const std::vector<transcript_rec
     const auto space = text.find(' ');
     if (space == std::string::npos || space == 0 || space > 2) return -1;
     rest = text.substr(space + 1);
-    return std::atoi(text.substr(0, space).c_str());
+    return static_cast<int>(std::strtol(text.substr(0, space).c_str(), nullptr, 10));
   };
   for (const auto& r : records) {
     std::string rest;
@@ -342,7 +342,7 @@ std::vector<socket_script> build_socket_scripts(const std::vector<transcript_rec
       } else if (rest.rfind("peer ", 0) == 0 && opening.count(i) != 0) {
         const auto colon = rest.rfind(':');
         opening[i].peer_port =
-            static_cast<std::uint16_t>(std::atoi(rest.substr(colon + 1).c_str()));
+            static_cast<std::uint16_t>(std::strtoul(rest.substr(colon + 1).c_str(), nullptr, 10));
       } else if (rest.rfind("open ", 0) == 0) {
         opening.erase(i);
         live.erase(i);
