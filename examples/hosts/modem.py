@@ -1,5 +1,6 @@
-"""What both reference hosts share: the AT line reader over pyserial, the job's fixed files and
-the final check against the FTP root and the module's storage.
+"""What both reference hosts share: the AT line reader over pyserial, the jobs' fixed data (the
+FTP job's files, the socket job's messages) and the FTP job's final check against the FTP root
+and the module's storage.
 
 Standard library and Debian's python3-serial only (run /usr/bin/python3). The hosts read
 where the module is from the environment `quecsim campaign` gives them (QUECSIM_PTY,
@@ -21,6 +22,11 @@ FW_NAME, FW_SIZE = "fw.bin", 24576
 CONFIG_NAME, CONFIG_SIZE = "config.txt", 2000
 REPORT_NAME, REPORT_SIZE = "report.txt", 600
 BLOB_NAME, BLOB_SIZE = "blob.bin", 12000
+
+# The socket job: messages of these sizes go to the campaign's echo peer one at a time, each
+# echoed back whole before the next (1460: the most one AT+QISEND takes).
+MESSAGE_SIZES = (32, 512, 1460, 1460, 100, 8)
+SOCKET = 0  # the socket index (AT+QIMUX=1), as TinyGSM's first client
 
 POWER_LINES = ("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready")
 FINALS = ("OK", "ERROR")
@@ -55,17 +61,41 @@ def environment():
     return {n: os.environ[n] for n in need}
 
 
+def messages():
+    """The socket job's messages, in order (seeded bytes of every value, like the files)."""
+    return [payload(size, 20 + i) for i, size in enumerate(MESSAGE_SIZES)]
+
+
 def start_job(doc):
-    """What both reference hosts do first: read --dwell, the campaign's variables and the job's
-    files, and put the downloads on the server. Returns (args, env, files)."""
+    """What both reference hosts do first: read --job and --dwell, the campaign's variables
+    and, for the FTP job, the files, putting the downloads on the server. Returns (args, env,
+    files)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--job", choices=("ftp", "socket"), default="ftp",
+                        help="the FTP job (default) or the socket job against the campaign's "
+                             "echo peer (QUECSIM_PEER)")
     parser.add_argument("--dwell", type=float, default=1.5,
-                        help="seconds the session stays idle after it opens (default 1.5)")
+                        help="seconds the session (or socket) stays idle after it opens "
+                             "(default 1.5)")
     args = parser.parse_args()
     env = environment()
+    if args.job == "socket":
+        if not os.environ.get("QUECSIM_PEER"):
+            sys.stderr.write("host: QUECSIM_PEER not set: run me under quecsim campaign\n")
+            sys.exit(2)
+        env["QUECSIM_PEER"] = os.environ["QUECSIM_PEER"]
+        env["QUECSIM_PEER_NAME"] = os.environ.get("QUECSIM_PEER_NAME", "")
+        return args, env, None
     files = job_files()
     place_downloads(env["QUECSIM_FTP_ROOT"], files)
     return args, env, files
+
+
+def peer(env):
+    """(host, port) the socket job opens: the peer's name when the campaign gave one (the
+    module's host map resolves it), else its address."""
+    address, port = env["QUECSIM_PEER"].rsplit(":", 1)
+    return env.get("QUECSIM_PEER_NAME") or address, int(port)
 
 
 def place_downloads(ftp_root, files):
@@ -106,7 +136,8 @@ class Modem:
 
     Every line read goes through `note()` first, which keeps what unsolicited lines say:
     `session_lost` (+QFTPERROR, +PDP DEACT), `restarted` (power-down or power-up lines),
-    `registered` (from +CGREG: n).
+    `registered` (from +CGREG: n); for the socket job `socket_closed` (`<i>, CLOSED`) and
+    `data_ready` (+QIRDI).
     """
 
     def __init__(self, path, log=None):
@@ -117,6 +148,8 @@ class Modem:
         self.session_lost = False
         self.restarted = False
         self.registered = True
+        self.socket_closed = False
+        self.data_ready = False
 
     def close(self):
         self.port.close()
@@ -176,6 +209,61 @@ class Modem:
             self.session_lost = True
         elif re.fullmatch(r"\+CGREG: \d", line):
             self.registered = line[-1] in "15"
+        elif re.fullmatch(r"(\d, )?CLOSED", line):
+            self.socket_closed = True
+        elif line.startswith("+QIRDI:"):
+            self.data_ready = True
+
+    # ---- the socket job -----------------------------------------------------------------------
+
+    def read_prompt(self, deadline):
+        """After AT+QISEND: None when the `> ` prompt came (it has no line break after it), else
+        the line that came instead, or "" at `deadline`."""
+        while True:
+            if self.skip_lf and self.buf[:1] == b"\n":
+                self.buf = self.buf[1:]
+            if self.buf:
+                self.skip_lf = False
+            rest = self.buf.lstrip(b"\r\n")
+            if rest.startswith(b"> "):
+                self.buf = rest[2:]
+                self.log("<< > ")
+                return None
+            if re.search(rb"[\r\n]", rest):
+                return self.read_line(deadline) or ""
+            if not self._fill(deadline):
+                return ""
+
+    def read_bytes(self, size, deadline):
+        """Exactly `size` raw bytes (the data after `+QIRD:`), or None at `deadline`."""
+        if self.skip_lf and self.buf[:1] == b"\n":
+            self.buf = self.buf[1:]
+        self.skip_lf = False
+        while len(self.buf) < size:
+            if not self._fill(deadline):
+                return None
+        data, self.buf = self.buf[:size], self.buf[size:]
+        self.log("<< %d bytes" % size)
+        return data
+
+    def qird(self, asked, deadline):
+        """`AT+QIRD=0,1,<socket>,<asked>`: (bytes, final line). bytes is b"" when nothing was
+        buffered (a bare OK) and None when the module answered ERROR (closed and empty) or
+        nothing by `deadline`."""
+        self.data_ready = False
+        self.send("AT+QIRD=0,1,%d,%d\r" % (SOCKET, asked))
+        data = b""
+        while True:
+            got = self.read_line(deadline)
+            if got is None:
+                return None, None
+            if got.startswith("+QIRD: "):
+                count = int(got.rsplit(",", 1)[1])
+                data = self.read_bytes(count, deadline)
+                if data is None:
+                    return None, None
+            elif got in FINALS or got.startswith("+CME ERROR:"):
+                return (data if got == "OK" else None), got
 
     # ---- data mode ----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The robust reference host: a fixed FTP job, driven as real drivers do (what a robust driver
-does, per scenario: scenarios/README.md).
+"""The robust reference host: a fixed FTP job (or, with --job socket, a socket job), driven as
+real drivers do (what a robust driver does, per scenario: scenarios/README.md).
 
 The job: power up (AT until OK), set up (ATE0, AT+CMEE=1, AT+CREG=1, AT+CGREG=1, AT+CSQ,
 APN), write report.txt into UFS (AT+QFUPL), open the FTP session (AT+QFTPCLOSE first), stay
@@ -16,6 +16,16 @@ How it copes: it polls AT+QFTPSTAT before each step; a lost session (+QFTPERROR,
 broken transfer resumes (AT+QFTPCFG=3 from the bytes already held); -11 writes the local file
 again, -12 frees UFS space; power-down or power-up lines mean set up again; a 5xx refusal is
 reported, not retried. Every retry is bounded.
+
+The socket job (--job socket): open socket 0 (AT+QIMUX=1) to the campaign's echo peer
+(QUECSIM_PEER, by its name QUECSIM_PEER_NAME), stay idle for --dwell seconds, send six
+messages (8 to 1460 bytes) with AT+QISEND=0,<len>, each after the previous one came back whole
+through +QIRDI and AT+QIRD, compare every echo with what was sent, then AT+QICLOSE and
+AT+QIDEACT. It copes as TinyGSM and Quectel's TCP/IP application note do: AT+QIDEACT before
+setting the context up, AT+QICLOSE before every AT+QIOPEN, AT+QISTAT before reopening (PDP
+DEACT or IP INITIAL: set the context up again), `+PDP DEACT`, `0, CLOSED`, SEND FAIL, ERROR or
+an echo that stops coming mean reopen and send the message again; the open is retried with a
+back-off (5 tries), each message at most 8 times.
 
 Exit status: 0 when the host handled what happened: the job is "complete", or a step was
 "refused" by the server (5xx), or the job was "deferred" after the bounded retries (the network
@@ -70,10 +80,11 @@ class Robust:
 
     # ---- commands -----------------------------------------------------------------------------
 
-    def command(self, line, info=None, timeout=COMMAND_TIMEOUT, attempts=3):
+    def command(self, line, info=None, timeout=COMMAND_TIMEOUT, attempts=3, ends=()):
         """Sends a command and returns (final, info lines). A final result that comes before
         the expected information line is a stray (a duplicate) and is skipped; no answer at
-        all is retried (a lost answer)."""
+        all is retried (a lost answer). `ends`: lines that end this command as a final result
+        does (`DEACT OK`, `0, CLOSE OK`)."""
         m = self.m
         for _ in range(attempts):
             m.drain()
@@ -90,7 +101,7 @@ class Robust:
                     continue  # the echo, after a restart turned it on
                 if info and got.startswith(info):
                     infos.append(got)
-                elif got in modem.FINALS or got.startswith("+CME ERROR:"):
+                elif got in modem.FINALS or got in ends or got.startswith("+CME ERROR:"):
                     if info and not infos and got == "OK":
                         # A stray OK (a duplicate), or the information line was lost: the real
                         # answer, if it comes, follows at once.
@@ -400,8 +411,276 @@ class Robust:
                                                                           last))
 
 
+# ---- the socket job ---------------------------------------------------------------------------
+
+# States of AT+QISTAT's STATE: line in which the context is up and AT+QIOPEN is accepted (after
+# AT+QICLOSE); any other state means the context must be set up again.
+CONTEXT_UP = ("IP STATUS", "IP CLOSE", "CONNECT OK", "TCP CONNECTING", "UDP CONNECTING",
+              "IP PROCESSING")
+# Seconds without a byte of the echo before the connection is taken for dead.
+ECHO_IDLE = 10.0
+
+
+class RobustSocket(Robust):
+    """The socket job, driven as TinyGSM's M95 client and Quectel's TCP/IP application note do:
+    the context set up from IP INITIAL (AT+QIDEACT first), AT+QICLOSE before every AT+QIOPEN,
+    AT+QISTAT asked before reopening (PDP DEACT or IP INITIAL: AT+QIDEACT and set up again),
+    the open retried with a bounded back-off, SEND OK awaited and the echo compared."""
+
+    def __init__(self, path, target):
+        Robust.__init__(self, path, {})
+        self.host, self.port = target
+        self.connected = False  # socket 0 is open, as far as the host knows
+
+    # ---- context and socket -------------------------------------------------------------------
+
+    def expect_ok(self, line, timeout=COMMAND_TIMEOUT):
+        final, _ = self.command(line, timeout=timeout)
+        if final != "OK":
+            raise Transient("%s answered %s" % (line, final))
+
+    def ip_state(self):
+        """AT+QISTAT: OK, then `STATE: <state>` (and, with AT+QIMUX=1, one line per socket)."""
+        for _ in range(3):
+            final, _ = self.command("AT+QISTAT")
+            deadline = time.monotonic() + COMMAND_TIMEOUT
+            while final == "OK":
+                got = self.m.read_line(deadline)
+                if got is None:
+                    break
+                if got.startswith("STATE: "):
+                    return got[7:]
+                if self.m.restarted:
+                    raise Restarted()
+            log("AT+QISTAT answered without its state; asking again")
+        raise HostError("AT+QISTAT never gave a state")
+
+    def bring_up(self):
+        """The context from IP INITIAL, as TinyGSM's gprsConnect: AT+QIDEACT whatever the state
+        (DEACT OK or ERROR), the connection settings, AT+QIREGAPP, AT+QIACT, AT+QILOCIP (a
+        server needs it read; it moves the state to IP STATUS) and buffered receiving."""
+        self.connected = False
+        self.command("AT+QIDEACT", timeout=RESULT_TIMEOUT, ends=("DEACT OK",))
+        self.m.session_lost = False
+        for line in ("AT+QIFGCNT=0", 'AT+QICSGP=1,"CMNET"', "AT+QIMODE=0", "AT+QIMUX=1",
+                     "AT+QIDNSIP=1", "AT+QIREGAPP"):
+            self.expect_ok(line)
+        self.expect_ok("AT+QIACT", timeout=RESULT_TIMEOUT)
+        m = self.m
+        m.drain()
+        m.send("AT+QILOCIP\r")
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while True:
+            got = m.read_line(deadline)
+            if got is None:
+                raise Transient("AT+QILOCIP gave no address")
+            if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", got):
+                break
+            if got == "ERROR" or got.startswith("+CME ERROR:"):
+                raise Transient("AT+QILOCIP answered %s" % got)
+            if m.restarted:
+                raise Restarted()
+        self.expect_ok("AT+QINDI=1")
+
+    def close_socket(self):
+        """AT+QICLOSE=0: `0, CLOSE OK`, or ERROR when nothing is open (both fine)."""
+        self.connected = False
+        self.command("AT+QICLOSE=%d" % modem.SOCKET, ends=("%d, CLOSE OK" % modem.SOCKET,))
+
+    def connect(self):
+        """AT+QIOPEN: the result line's text (`CONNECT OK`, `CONNECT FAIL` ...)."""
+        m = self.m
+        prefix = "%d, " % modem.SOCKET
+        final, _ = self.command('AT+QIOPEN=%d,"TCP","%s",%d' % (modem.SOCKET, self.host,
+                                                               self.port),
+                                ends=(prefix + "ALREADY CONNECT",))
+        if final != "OK":
+            return final
+        deadline = time.monotonic() + RESULT_TIMEOUT
+        while True:
+            got = m.read_line(deadline)
+            if got is None:
+                raise HostError("no result for AT+QIOPEN within %.0f s" % RESULT_TIMEOUT)
+            if got.startswith(prefix + "CONNECT"):
+                return got[len(prefix):]
+            if m.restarted:
+                raise Restarted()
+            if m.session_lost:
+                return "+PDP DEACT"
+
+    def open_socket(self):
+        """AT+QICLOSE first, then AT+QIOPEN, the context checked (and set up again) before each
+        try, retried with a back-off; Deferred when it never opens."""
+        results = []
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                if self.m.restarted:
+                    self.after_restart()
+                if not self.m.registered:
+                    self.wait_registration()
+                state = self.ip_state()
+                if state not in CONTEXT_UP or self.m.session_lost:
+                    log("state %s: setting the context up" % state)
+                    self.bring_up()
+                self.close_socket()
+                self.m.socket_closed = False
+                self.m.data_ready = False
+                results.append(self.connect())
+                if results[-1] == "CONNECT OK":
+                    self.connected = True
+                    return
+            except Restarted:
+                results.append("restart")
+                continue
+            except Transient as e:
+                results.append(str(e))
+            delay = min(0.2 * 2 ** attempt, 3.2)
+            log("the socket did not open (%s); again in %.1f s" % (results[-1], delay))
+            self.wait(delay)
+        raise Deferred("the socket did not open (%s)" % results)
+
+    def ensure_socket(self):
+        m = self.m
+        if m.restarted:
+            self.after_restart()
+        if not self.connected or m.socket_closed or m.session_lost:
+            log("the socket is gone: opening it again")
+            self.open_socket()
+
+    # ---- one message --------------------------------------------------------------------------
+
+    def send_message(self, data):
+        m = self.m
+        m.drain()
+        if m.restarted:
+            raise Restarted()
+        if m.socket_closed or m.session_lost:
+            raise Transient("the socket closed before AT+QISEND")
+        # CR LF, as TinyGSM ends its lines: the module takes the LF as the line's, so a message
+        # that starts with LF keeps it (after a bare CR that LF would be taken as the line's).
+        m.send("AT+QISEND=%d,%d\r\n" % (modem.SOCKET, len(data)))
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while True:
+            got = m.read_prompt(deadline)
+            if got is None:
+                break
+            if got == "" or got == "ERROR" or got.startswith("+CME ERROR:"):
+                raise Transient("AT+QISEND answered %s" % (got or "nothing"))
+            if m.restarted:
+                raise Restarted()
+        m.send(data)
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while True:
+            got = m.read_line(deadline)
+            if got is None:
+                raise Transient("neither SEND OK nor SEND FAIL came")
+            if got == "SEND OK":
+                return
+            if got in ("SEND FAIL", "ERROR"):
+                raise Transient("the send gave %s" % got)
+            if m.restarted:
+                raise Restarted()
+
+    def read_echo(self, size):
+        """AT+QIRD after each +QIRDI until `size` bytes came; Transient when the connection
+        or the context goes, or nothing comes for ECHO_IDLE seconds."""
+        m = self.m
+        got = b""
+        idle = time.monotonic() + ECHO_IDLE
+        while len(got) < size:
+            if m.restarted:
+                raise Restarted()
+            if m.session_lost:
+                raise Transient("+PDP DEACT while the echo was awaited")
+            if not m.data_ready:
+                if m.socket_closed:
+                    raise Transient("the socket closed with %d of %d bytes echoed"
+                                    % (len(got), size))
+                if m.read_line(idle) is None:
+                    raise Transient("no echo for %.0f s (%d of %d bytes)"
+                                    % (ECHO_IDLE, len(got), size))
+                continue
+            data, final = m.qird(1500, time.monotonic() + COMMAND_TIMEOUT)
+            if data is None:
+                raise Transient("AT+QIRD answered %s" % (final or "nothing"))
+            if len(data) == 1500:
+                m.data_ready = True  # a full read: more may be buffered
+            if data:
+                got += data
+                idle = time.monotonic() + ECHO_IDLE
+        if len(got) > size:
+            raise HostError("the peer sent %d bytes back for %d" % (len(got), size))
+        return got
+
+    def exchange(self, index, data):
+        self.ensure_socket()
+        self.send_message(data)
+        if self.read_echo(len(data)) != data:
+            raise HostError("the echo of message %d differs from what was sent" % index)
+
+    def run_job(self, messages, dwell):
+        """Every message sent and echoed, each tried at most STEP_ATTEMPTS times."""
+        self.open_socket()
+        self.wait(dwell)
+        for index, data in enumerate(messages):
+            last = None
+            for _ in range(STEP_ATTEMPTS):
+                try:
+                    self.exchange(index, data)
+                    log("message %d (%d bytes): echoed" % (index, len(data)))
+                    break
+                except Transient as e:
+                    last = e
+                    log("message %d: %s; trying again" % (index, e))
+                    self.connected = False
+                except Restarted:
+                    last = "the module restarted"
+                    log("message %d: the module restarted" % index)
+            else:
+                raise Deferred("message %d still failing after %d attempts (%s)"
+                               % (index, STEP_ATTEMPTS, last))
+
+
+def socket_main(args, env):
+    host = RobustSocket(env["QUECSIM_PTY"], modem.peer(env))
+    deferred = None
+    try:
+        host.power_up()
+        for _ in range(3):
+            try:
+                host.set_up()
+                break
+            except (Restarted, Transient) as e:
+                log("set-up interrupted (%s); again" % (e or "restart"))
+                host.power_up()
+        try:
+            host.run_job(modem.messages(), args.dwell)
+        except Deferred as e:
+            deferred = str(e)
+            log("deferring the job: %s" % e)
+        for _ in range(3):
+            try:
+                if host.m.restarted:
+                    host.after_restart()
+                host.close_socket()
+                host.command("AT+QIDEACT", timeout=RESULT_TIMEOUT, ends=("DEACT OK",))
+                break
+            except Restarted:
+                continue
+    except HostError as e:
+        log("RESULT: FAILED: %s" % e)
+        return 1
+    if deferred:
+        log("RESULT: deferred: %s" % deferred)
+    else:
+        log("RESULT: complete")
+    return 0
+
+
 def main():
     args, env, files = modem.start_job(__doc__)
+    if args.job == "socket":
+        return socket_main(args, env)
     host = Robust(env["QUECSIM_PTY"], files)
     outcome = {}
     deferred = None

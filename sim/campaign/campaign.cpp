@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "echo_peer.hpp"
 #include "quecsim/fault/scenario.hpp"
 #include "support/exit_codes.hpp"
 #include "support/process.hpp"
@@ -64,6 +65,9 @@ constexpr std::size_t output_limit = std::size_t{64} * 1024;
 // How long a module may take to print its ready line, and to exit after SIGTERM.
 constexpr std::chrono::seconds module_start_limit{30};
 constexpr std::chrono::seconds module_stop_limit{15};
+// The name every module resolves to its run's echo peer (`--host`), so a host can open its
+// socket by name as production firmware does.
+constexpr const char* peer_name = "echo.campaign.test";
 
 struct usage_error : std::runtime_error {
   using runtime_error::runtime_error;
@@ -108,6 +112,7 @@ struct run_result {
   std::optional<int> module_exit;
   bool module_refused = false;  // exit 2 before the ready line: a usage error for the campaign
   std::string module_message;
+  std::uint16_t peer_port = 0;  // the run's echo peer
   fs::path dir, transcript, host_output, module_log, verdicts;
 };
 
@@ -240,8 +245,9 @@ class runner {
 std::vector<std::string> runner::environment(const run_result& res, const json& ready,
                                              const run_spec& r) const {
   static const std::set<std::string> ours{
-      "QUECSIM_PTY",      "QUECSIM_CONTROL", "QUECSIM_FTP_ROOT",   "QUECSIM_STATE_DIR",
-      "QUECSIM_SCENARIO", "QUECSIM_SEED",    "QUECSIM_TRANSCRIPT", "QUECSIM_RUN_DIR"};
+      "QUECSIM_PTY",      "QUECSIM_CONTROL",  "QUECSIM_FTP_ROOT",   "QUECSIM_STATE_DIR",
+      "QUECSIM_SCENARIO", "QUECSIM_SEED",     "QUECSIM_TRANSCRIPT", "QUECSIM_RUN_DIR",
+      "QUECSIM_PEER",     "QUECSIM_PEER_NAME"};
   std::vector<std::string> env;
   for (auto& kv : support::own_environment()) {
     if (ours.count(kv.substr(0, kv.find('='))) == 0) env.push_back(std::move(kv));
@@ -258,6 +264,8 @@ std::vector<std::string> runner::environment(const run_result& res, const json& 
   env.push_back("QUECSIM_SEED=" + std::to_string(r.seed));
   env.push_back("QUECSIM_TRANSCRIPT=" + res.transcript.string());
   env.push_back("QUECSIM_RUN_DIR=" + res.dir.string());
+  env.push_back("QUECSIM_PEER=127.0.0.1:" + std::to_string(res.peer_port));
+  env.push_back(std::string("QUECSIM_PEER_NAME=") + peer_name);
   return env;
 }
 
@@ -281,6 +289,16 @@ run_result runner::execute(const run_spec& r) {
     res.reason = "cannot make the run folder " + res.dir.string() + ": " + ec.message();
     return done();
   }
+  // The socket peer lives as long as the run: started before the module, whose host map
+  // names it, and gone after the module stopped.
+  std::unique_ptr<echo_peer> peer;
+  try {
+    peer = std::make_unique<echo_peer>();
+  } catch (const std::exception& e) {
+    res.reason = e.what();
+    return done();
+  }
+  res.peer_port = peer->port();
   std::unique_ptr<support::module_process> module;
   json ready;
   if (!start_module(r, res, module, ready)) return done();
@@ -294,22 +312,25 @@ run_result runner::execute(const run_spec& r) {
 
 bool runner::start_module(const run_spec& r, run_result& res,
                           std::unique_ptr<support::module_process>& module, json& ready) {
-  std::vector<std::string> argv{self_,
-                                "--ready-json",
-                                "--scenario",
-                                fs::absolute(r.file).string(),
-                                "--seed",
-                                std::to_string(r.seed),
-                                "--transcript",
-                                res.transcript.string(),
-                                "--verdict-json",
-                                res.verdicts.string(),
-                                "--ftp-root",
-                                (res.dir / "ftp-root").string(),
-                                "--state-dir",
-                                (res.dir / "state").string(),
-                                "--link",
-                                (res.dir / "modem").string()};
+  std::vector<std::string> argv{
+      self_,
+      "--ready-json",
+      "--scenario",
+      fs::absolute(r.file).string(),
+      "--seed",
+      std::to_string(r.seed),
+      "--transcript",
+      res.transcript.string(),
+      "--verdict-json",
+      res.verdicts.string(),
+      "--ftp-root",
+      (res.dir / "ftp-root").string(),
+      "--state-dir",
+      (res.dir / "state").string(),
+      "--link",
+      (res.dir / "modem").string(),
+      "--host",
+      std::string(peer_name) + "=127.0.0.1:" + std::to_string(res.peer_port)};
   argv.insert(argv.end(), o_.module_args.begin(), o_.module_args.end());
   try {
     module = std::make_unique<support::module_process>(argv, res.module_log.string());
@@ -686,7 +707,8 @@ constexpr const char* description =
     "Runs HOST COMMAND once per scenario (and repeat), each against a fresh quecsim with its own\n"
     "FTP root, storage and run folder. The host finds the module through QUECSIM_PTY,\n"
     "QUECSIM_CONTROL, QUECSIM_FTP_ROOT, QUECSIM_STATE_DIR, QUECSIM_SCENARIO, QUECSIM_SEED,\n"
-    "QUECSIM_TRANSCRIPT and QUECSIM_RUN_DIR. A run passes when the host exits 0 and the\n"
+    "QUECSIM_TRANSCRIPT, QUECSIM_RUN_DIR and QUECSIM_PEER (a TCP echo peer, also reached by the\n"
+    "name in QUECSIM_PEER_NAME). A run passes when the host exits 0 and the\n"
     "scenario's expectations hold. Exit codes: 0 all passed, 1 a run failed, 2 bad usage.";
 
 }  // namespace

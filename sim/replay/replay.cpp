@@ -2,6 +2,7 @@
 //
 //   transcript ──▶ config record ──▶ quecsim (child, same flags) ◀──pty── host side (this thread)
 //                  ftp_tx/ftp_rx ──▶ replay_server (io thread) ◀──TCP── the child's FTP client
+//                  socket tx/rx  ──▶ socket_peer   (io thread) ◀──TCP── the child's sockets
 //
 // The host side walks the records in order: an rx record is sent once every tx record before
 // it has been matched and at least the recorded time since the previous such point has passed
@@ -27,10 +28,12 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -310,6 +313,70 @@ std::vector<std::string> connected_hosts(const std::vector<transcript_record>& r
   return names;
 }
 
+// The recorded TCP connections of the socket service ("socket" info records: "<i> open TCP
+// HOST:PORT", "<i> tx BYTES", "<i> rx BYTES"; "tcpip" states: "<i> connected", "<i> closed by
+// peer" ...), in the order they connected. UDP and connects that failed are left out: they
+// meet the original addresses again.
+std::vector<socket_script> build_socket_scripts(const std::vector<transcript_record>& records) {
+  std::vector<socket_script> scripts;
+  std::map<int, socket_script> opening;  // by socket index, until connected
+  std::map<int, std::size_t> live;       // socket index -> its script
+  const auto index_of = [](const std::string& text, std::string& rest) {
+    const auto space = text.find(' ');
+    if (space == std::string::npos || space == 0 || space > 2) return -1;
+    rest = text.substr(space + 1);
+    return static_cast<int>(std::strtol(text.substr(0, space).c_str(), nullptr, 10));
+  };
+  for (const auto& r : records) {
+    std::string rest;
+    if (r.event == "info" && r.source == "socket") {
+      const int i = index_of(r.data, rest);
+      if (i < 0) continue;
+      if (rest.rfind("open TCP ", 0) == 0) {
+        const auto target = rest.substr(9);
+        socket_script sc;
+        sc.host = target.substr(0, target.rfind(':'));
+        sc.t = r.t;
+        opening[i] = std::move(sc);
+        live.erase(i);
+      } else if (rest.rfind("peer ", 0) == 0 && opening.count(i) != 0) {
+        const auto colon = rest.rfind(':');
+        opening[i].peer_port =
+            static_cast<std::uint16_t>(std::strtoul(rest.substr(colon + 1).c_str(), nullptr, 10));
+      } else if (rest.rfind("open ", 0) == 0) {
+        opening.erase(i);
+        live.erase(i);
+      } else if (live.count(i) != 0 && rest.size() >= 3 &&
+                 (rest.rfind("tx ", 0) == 0 || rest.rfind("rx ", 0) == 0)) {
+        std::string bytes = rest.substr(3);  // the reader made the record's text bytes again
+        auto& steps = scripts[live[i]].steps;
+        const auto what = rest[0] == 't' ? socket_step::from_module : socket_step::from_peer;
+        if (what == socket_step::from_module && !steps.empty() && steps.back().what == what) {
+          steps.back().bytes += bytes;  // one expectation for what the module sent in a row
+        } else {
+          steps.push_back({what, std::move(bytes), r.t});
+        }
+      }
+    } else if (r.event == "state" && r.source == "tcpip") {
+      const int i = index_of(r.data, rest);
+      if (i < 0) continue;
+      if (rest == "connected" && opening.count(i) != 0) {
+        scripts.push_back(std::move(opening[i]));
+        scripts.back().t = r.t;
+        opening.erase(i);
+        live[i] = scripts.size() - 1;
+      } else if (rest == "closed by peer" && live.count(i) != 0) {
+        scripts[live[i]].steps.push_back({socket_step::peer_close, {}, r.t});
+        live.erase(i);
+      } else if (rest != "connected") {
+        opening.erase(i);
+        live.erase(i);
+      }
+    }
+  }
+  return scripts;
+}
+
 // ---- the module under replay --------------------------------------------------------------
 
 class child_module {
@@ -449,7 +516,9 @@ void restore_storage(const json& c, const std::filesystem::path& state) {
 
 std::vector<std::string> module_argv(const json& c, const std::filesystem::path& dir,
                                      const std::optional<std::uint16_t>& ftp_port,
-                                     const std::vector<std::string>& hosts, const settings& s) {
+                                     const std::vector<std::string>& hosts, const settings& s,
+                                     const std::vector<std::string>& socket_hosts = {},
+                                     std::uint16_t socket_port = 0) {
   std::vector<std::string> a{support::own_executable(),
                              "--ready-json",
                              "--control",
@@ -508,6 +577,23 @@ std::vector<std::string> module_argv(const json& c, const std::filesystem::path&
     a.insert(a.end(), {"--resolve", "map"});
   } else if (!resolve.empty()) {
     a.insert(a.end(), {"--resolve", resolve});
+  }
+  if (socket_port != 0) {
+    // The hosts the sockets reached go to the recorded peers instead (an address too: the
+    // host map is asked before an address is taken as it is).
+    std::vector<std::string> flags;
+    for (const auto& h : host_flags) {
+      const auto name = h.substr(0, h.find('='));
+      if (std::none_of(socket_hosts.begin(), socket_hosts.end(), [&](const std::string& n) {
+            return strcasecmp(n.c_str(), name.c_str()) == 0;
+          })) {
+        flags.push_back(h);
+      }
+    }
+    for (const auto& name : socket_hosts) {
+      flags.push_back(name + "=127.0.0.1:" + std::to_string(socket_port));
+    }
+    host_flags = flags;
   }
   for (const auto& h : host_flags) a.insert(a.end(), {"--host", h});
   return a;
@@ -681,11 +767,16 @@ struct temporary_folder {
 // The recorded FTP server, played back on an io_context of its own thread.
 class server_thread {
  public:
-  server_thread(std::vector<ftp_step> steps, std::map<std::size_t, std::string> downloads)
-      : steps_(steps.size()) {
+  server_thread(std::vector<ftp_step> steps, std::map<std::size_t, std::string> downloads,
+                std::vector<socket_script> scripts = {}, double speed = 1)
+      : steps_(steps.size()), connections_(scripts.size()) {
     if (!steps.empty()) {
       server_.emplace(io_, std::move(steps), std::move(downloads));
       port_ = server_->start();
+    }
+    if (!scripts.empty()) {
+      peer_.emplace(io_, std::move(scripts), speed);
+      peer_port_ = peer_->start();
     }
     thread_ = std::thread([this] {
       auto work = boost::asio::make_work_guard(io_);
@@ -703,12 +794,19 @@ class server_thread {
   std::optional<std::uint16_t> port() const { return port_; }
   const replay_server* server() const { return server_ ? &*server_ : nullptr; }
   std::size_t steps() const { return steps_; }
+  /// The socket peers' port (0: no connection to play back), and their player.
+  std::uint16_t peer_port() const { return peer_port_; }
+  const socket_peer* peer() const { return peer_ ? &*peer_ : nullptr; }
+  std::size_t connections() const { return connections_; }
 
  private:
   boost::asio::io_context io_;
   std::optional<replay_server> server_;
+  std::optional<socket_peer> peer_;
   std::optional<std::uint16_t> port_;
+  std::uint16_t peer_port_ = 0;
   std::size_t steps_;
+  std::size_t connections_;
   std::thread thread_;
 };
 
@@ -717,11 +815,19 @@ int replay_module(const settings& s, const loaded& l, const std::string& label) 
   std::vector<ftp_step> steps;
   std::map<std::size_t, std::string> downloads;
   build_ftp_script(records, steps, downloads);
+  auto scripts = build_socket_scripts(records);
+  std::vector<std::string> socket_hosts;
+  for (const auto& sc : scripts) {
+    if (std::find(socket_hosts.begin(), socket_hosts.end(), sc.host) == socket_hosts.end()) {
+      socket_hosts.push_back(sc.host);
+    }
+  }
   const temporary_folder dir;
-  server_thread ftp(std::move(steps), std::move(downloads));
+  server_thread ftp(std::move(steps), std::move(downloads), std::move(scripts), s.speed);
 
   restore_storage(l.config, dir.path / "state");
-  child_module module(module_argv(l.config, dir.path, ftp.port(), connected_hosts(records), s),
+  child_module module(module_argv(l.config, dir.path, ftp.port(), connected_hosts(records), s,
+                                  socket_hosts, ftp.peer_port()),
                       dir.path);
   const json ready = module.ready(s.timeout * 2);
   const std::string pty = ready.value("pty", "");
@@ -735,6 +841,10 @@ int replay_module(const settings& s, const loaded& l, const std::string& label) 
   if (ftp.server() != nullptr) {
     std::cout << "; FTP server played back (" << ftp.steps() << " control steps)";
   }
+  if (ftp.peer() != nullptr) {
+    std::cout << "; socket peer played back (" << ftp.connections() << " connection"
+              << (ftp.connections() == 1 ? "" : "s") << ")";
+  }
   if (s.speed != 1.0) std::cout << "; played " << s.speed << " times faster than recorded";
   std::cout << '\n';
   ftp.stop();
@@ -743,6 +853,11 @@ int replay_module(const settings& s, const loaded& l, const std::string& label) 
   if (ftp.server() != nullptr) {
     for (const auto& m : ftp.server()->mismatches()) {
       std::cout << "quecsim replay: note: an FTP command differed at " << m << '\n';
+    }
+  }
+  if (ftp.peer() != nullptr) {
+    for (const auto& m : ftp.peer()->mismatches()) {
+      std::cout << "quecsim replay: note: a socket differed: " << m << '\n';
     }
   }
   return exit_code::ok;

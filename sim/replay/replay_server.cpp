@@ -1,12 +1,14 @@
 #include "replay_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
 
 namespace quecsim::sim::replay {
 
@@ -305,6 +307,147 @@ void replay_server::write_next() {
     if (ec) control_out_.clear();
     write_next();
   });
+}
+
+// ---- the socket peers -----------------------------------------------------------------------
+
+struct socket_peer::connection {
+  explicit connection(asio::io_context& io) : socket(io), timer(io) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  std::size_t index = 0;   // of its script
+  std::size_t cursor = 0;  // the next step
+  std::string received;    // the module's bytes not yet matched
+  std::array<char, 4096> buffer{};
+  std::chrono::steady_clock::time_point accepted;
+  bool reading = false;
+  bool writing = false;
+  bool waiting = false;  // on the timer
+  bool ended = false;    // the module closed, or the script ended it
+};
+
+socket_peer::socket_peer(asio::io_context& io, std::vector<socket_script> scripts, double speed)
+    : io_(io), scripts_(std::move(scripts)), speed_(speed) {}
+
+std::uint16_t socket_peer::start() {
+  const auto loopback = asio::ip::make_address("127.0.0.1");
+  const auto listen = [&](std::uint16_t port) {
+    auto a = std::make_unique<tcp::acceptor>(io_);
+    const tcp::endpoint at(loopback, port);
+    error_code ec;
+    a->open(at.protocol(), ec);
+    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a->bind(at, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return std::uint16_t{0};
+    const auto got = a->local_endpoint().port();
+    acceptors_.push_back(std::move(a));
+    accept(*acceptors_.back());
+    return got;
+  };
+  std::vector<std::uint16_t> ports;
+  bool all = true;
+  for (const auto& sc : scripts_) {
+    if (sc.peer_port == 0) {
+      all = false;
+    } else if (std::find(ports.begin(), ports.end(), sc.peer_port) == ports.end()) {
+      ports.push_back(sc.peer_port);
+      if (listen(sc.peer_port) == 0) all = false;  // taken now: the module is sent elsewhere
+    }
+  }
+  if (all) return 0;
+  const auto own = listen(0);
+  if (own == 0) throw std::runtime_error("cannot listen on 127.0.0.1 for the socket peer");
+  return own;
+}
+
+void socket_peer::accept(tcp::acceptor& a) {
+  auto c = std::make_shared<connection>(io_);
+  a.async_accept(c->socket, [this, c, &a](error_code ec) {
+    if (ec) return;
+    c->index = accepted_++;
+    c->accepted = std::chrono::steady_clock::now();
+    if (c->index >= scripts_.size()) {
+      // A connection the recording did not make: refused as a closed port would.
+      mismatches_.push_back("connection " + std::to_string(c->index + 1) + ": not recorded");
+      c->socket.close(ec);
+    } else {
+      open_.push_back(c);
+      advance(c);
+    }
+    accept(a);
+  });
+}
+
+void socket_peer::read(const connection_ptr& c) {
+  if (c->reading || c->ended) return;
+  c->reading = true;
+  c->socket.async_read_some(asio::buffer(c->buffer), [this, c](error_code ec, std::size_t n) {
+    c->reading = false;
+    if (ec) {
+      c->ended = true;
+      const auto& steps = scripts_[c->index].steps;
+      if (c->cursor < steps.size() && steps[c->cursor].what == socket_step::from_module) {
+        mismatches_.push_back("connection " + std::to_string(c->index + 1) +
+                              ": the module closed before sending what it had sent");
+      }
+      c->socket.close(ec);
+      return;
+    }
+    c->received.append(c->buffer.data(), n);
+    advance(c);
+    read(c);
+  });
+}
+
+void socket_peer::advance(const connection_ptr& c) {
+  const auto& script = scripts_[c->index];
+  while (!c->ended && !c->writing && !c->waiting && c->cursor < script.steps.size()) {
+    const auto& step = script.steps[c->cursor];
+    if (step.what == socket_step::from_module) {
+      if (c->received.size() < step.bytes.size()) break;  // more to come
+      if (c->received.compare(0, step.bytes.size(), step.bytes) != 0) {
+        mismatches_.push_back("connection " + std::to_string(c->index + 1) + ": the module sent " +
+                              std::to_string(step.bytes.size()) +
+                              " bytes that differ from the recorded ones");
+      }
+      c->received.erase(0, step.bytes.size());
+      ++c->cursor;
+      continue;
+    }
+    // The peer's part: not before its recorded time since the connection.
+    const auto due =
+        c->accepted + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(std::max(0.0, step.t - script.t) / speed_));
+    if (std::chrono::steady_clock::now() < due) {
+      c->waiting = true;
+      c->timer.expires_at(due);
+      c->timer.async_wait([this, c](error_code ec) {
+        c->waiting = false;
+        if (!ec) advance(c);
+      });
+      return;
+    }
+    if (step.what == socket_step::peer_close) {
+      c->ended = true;
+      error_code ignored;
+      c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      c->socket.close(ignored);
+      return;
+    }
+    c->writing = true;
+    asio::async_write(c->socket, asio::buffer(step.bytes), [this, c](error_code ec, std::size_t) {
+      c->writing = false;
+      if (ec) {
+        c->ended = true;
+        return;
+      }
+      ++c->cursor;
+      advance(c);
+    });
+    return;
+  }
+  read(c);
 }
 
 }  // namespace quecsim::sim::replay

@@ -84,4 +84,59 @@ class replay_server {
   std::vector<std::string> mismatches_;
 };
 
+/// One step of a TCP connection of the socket service, as the transcript recorded it.
+struct socket_step {
+  enum kind {
+    from_module,  ///< bytes the module sent to the peer ("<i> tx")
+    from_peer,    ///< bytes the peer sent to the module ("<i> rx")
+    peer_close,   ///< the peer ended the connection ("<i> closed by peer")
+  };
+  kind what = from_module;
+  std::string bytes;
+  double t = 0;  ///< when it happened, in the transcript's seconds
+};
+
+/// One recorded TCP connection of the socket service: where AT+QIOPEN went and what moved.
+struct socket_script {
+  std::string host;             ///< the host as AT+QIOPEN named it (an address or a name)
+  std::uint16_t peer_port = 0;  ///< the port the module reached (0: not recorded)
+  double t = 0;                 ///< when it connected
+  std::vector<socket_step> steps;
+};
+
+/// The recorded socket peers, played back as replay_server plays the FTP server: the module's
+/// connections are taken in the order the transcript opened them, each sent the peer's bytes
+/// once the module's bytes recorded before them have come (and not before their recorded time
+/// since the connection, divided by the replay's speed), and closed where the peer closed it.
+/// It runs on its io_context's thread only.
+class socket_peer {
+ public:
+  socket_peer(boost::asio::io_context& io, std::vector<socket_script> scripts, double speed);
+
+  /// Listens on 127.0.0.1 on every port the recorded connections reached, so the module's
+  /// addresses (the +QIRD header, AT+QISTAT) are the recorded ones. Returns 0 when it got
+  /// them all, else the port of a listener of its own the module must be sent to instead.
+  std::uint16_t start();
+
+  /// Bytes the module sent that were not the recorded ones, as "connection N: ..." (read once
+  /// the io_context has stopped).
+  const std::vector<std::string>& mismatches() const { return mismatches_; }
+
+ private:
+  struct connection;
+  using connection_ptr = std::shared_ptr<connection>;
+
+  void accept(boost::asio::ip::tcp::acceptor& a);
+  void advance(const connection_ptr& c);
+  void read(const connection_ptr& c);
+
+  boost::asio::io_context& io_;
+  std::vector<socket_script> scripts_;
+  double speed_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::size_t accepted_ = 0;
+  std::vector<connection_ptr> open_;
+  std::vector<std::string> mismatches_;
+};
+
 }  // namespace quecsim::sim::replay

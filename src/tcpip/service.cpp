@@ -482,6 +482,7 @@ void service::connect(int i) {
     auto& sl = *slots_[i];
     if (ec || !sl.tcp) return run(i, sl.sm.on_connect_failed());
     const auto ep = sl.tcp->remote_endpoint();
+    record(i, "peer", ep.address().to_string() + ":" + std::to_string(ep.port()));
     run(i, sl.sm.on_connected(ep.address().to_string(), ep.port()));
   };
   if (mapped || cfg.mode != net::host_mode::embedded) {
@@ -497,6 +498,18 @@ void service::connect(int i) {
   }
 }
 
+void service::record(int i, std::string_view what, std::string_view bytes) {
+  auto& bus = module_.bus();
+  if (!bus.active()) return;
+  // What the socket carried, for the transcript: replay plays the peer's part back from it.
+  std::string text = std::to_string(i);
+  text += ' ';
+  text += what;
+  text += ' ';
+  text += bytes;
+  bus.publish({events::kind::info, module_.config().id, "socket", text});
+}
+
 void service::read_more(int i) {
   auto& s = *slots_[i];
   if (s.reading || s.paused || s.sm.state() != socket_state::connected) return;
@@ -506,6 +519,7 @@ void service::read_more(int i) {
     auto& sl = *slots_[i];
     sl.reading = false;
     if (ec) return run(i, sl.sm.on_peer_closed());
+    record(i, "rx", std::string_view(sl.buffer.data(), n));
     if (i == 0 && transparent_) return on_transparent_data(std::string_view(sl.buffer.data(), n));
     const auto mode = static_cast<receive_mode>(std::clamp(module_.current().qindi, 0, 2));
     run(i, sl.sm.on_data(std::string_view(sl.buffer.data(), n), mode));
@@ -540,6 +554,7 @@ void service::write_more(int i) {
     if (i == 0 && transparent_ && module_.in_data_mode()) module_.data_ready();
   };
   const std::string& bytes = s.writes.front();
+  record(i, "tx", bytes);
   if (s.sm.transport() == protocol::udp) {
     s.udp.async_send(asio::buffer(bytes), on_written);
   } else if (s.tcp) {
@@ -585,6 +600,7 @@ void service::open(int i, protocol p, const std::string& host, std::uint16_t por
   auto& s = *slots_[i];
   end_connection(i);
   module_.publish_state("tcpip", std::to_string(i) + " connecting");
+  record(i, "open", std::string(name(p)) + " " + host + ":" + std::to_string(port));
   run(i, s.sm.open(p, host, port, std::chrono::steady_clock::now()));
   arm_deadline(i);
 }

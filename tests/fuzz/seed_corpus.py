@@ -109,6 +109,54 @@ def control_requests():
     return lines
 
 
+def socket_sessions():
+    """socket_commands inputs: a settings byte (bit 0: multiple connections, bits 1-2: QINDI),
+    then chunks (a length byte and the bytes) of what the host sends to socket 0, open by then.
+    Every AT+QISEND form, with its data split across chunks, and the other socket commands."""
+    def chunks(*parts):
+        out = b""
+        for p in parts:
+            while True:
+                out += bytes([min(len(p), 255)]) + p[:255]
+                p = p[255:]
+                if not p:
+                    break
+        return out
+
+    payload = bytes(range(256)) * 6  # 1536 bytes: past the 1460 limit
+    single, mux = [], []
+    for settings, sid in ((0, b""), (1, b"0,")):
+        out = single if settings == 0 else mux
+        ids = b"=" + sid[:-1] if sid else b""
+        out += [
+            bytes([settings]) + chunks(b"AT+QISEND=" + sid + b"5\r", b"hel", b"lo"),
+            bytes([settings]) + chunks(b"AT+QISEND=" + sid + b"5\r\nhello\x1a"),
+            bytes([settings]) + chunks(b"AT+QISEND" + ids + b"\r", b"abc\x1a"),
+            bytes([settings]) + chunks(b"AT+QISEND" + ids + b"\r", b"abc\x1b", b"AT\r"),
+            bytes([settings]) + chunks(b"AT+QISEND" + ids + b"\r", payload + b"\x1a"),
+            bytes([settings]) + chunks(b"AT+QISEND=" + sid + b"1460\r", payload[:1460]),
+            bytes([settings]) + chunks(b"AT+QISEND=" + sid + b"1461\r", b"AT+QISEND=" + sid +
+                                       b"0\r"),
+            bytes([settings | 2]) + chunks(b"AT+QISEND=" + sid + b"4\r", b"ping",
+                                           b"AT+QIRD=0,1,0,1500\r", b"AT+QIRD=0,1,0,2\r"),
+            bytes([settings | 4]) + chunks(b"AT+QISEND=" + sid + b"3\r", b"abc",
+                                           b"AT+QIRD=0,1,0,1\rAT+QIRD=0,1,0,0\r"),
+            bytes([settings]) + chunks(b"AT+QISACK" + ids + b"\rAT+QISTAT\rAT+QISTATE\r"),
+            bytes([settings]) + chunks(b"AT+QICLOSE" + ids + b"\r", b"AT+QISEND=" + sid + b"3\r",
+                                       b'AT+QIOPEN=' + sid + b'"TCP","peer",80\r'),
+            bytes([settings]) + chunks(b'AT+QIOPEN=' + sid + b'"UDP","127.0.0.1","9"\r',
+                                       b'AT+QIOPEN=' + sid + b'"TCP",peer,\r',
+                                       b'AT+QIDNSGIP="peer"\rAT+QIDNSIP=1\r'),
+            bytes([settings]) + chunks(b"AT+QIPROMPT=0\rAT+QISDE=0\rATE1\r",
+                                       b"AT+QISEND=" + sid + b"2\r", b"hi"),
+            bytes([settings]) + chunks(b"AT+QIHEAD=1;+QISHOWRA=1;+QISHOWPT=1\r",
+                                       b"AT+QISEND=" + sid + b"2\r", b"hi"),
+            bytes([settings]) + chunks(b"AT+QIDEACT\r", b"AT+QISEND=" + sid + b"2\r", b"hi"),
+        ]
+    return single + mux + [b"\x00" + chunks(b"AT+QICLOSE\rAT+QIMODE=1\r",
+                                              b'AT+QIOPEN="TCP","peer",1\r', b"data")]
+
+
 def main():
     counts = {
         "at_line": write("at_line", at_lines()),
@@ -117,6 +165,7 @@ def main():
         "scenario": write("scenario", files("scenarios/*.json")),
         "profile": write("profile", files("profiles/*.json")),
         "control_request": write("control_request", control_requests()),
+        "socket_commands": write("socket_commands", socket_sessions()),
     }
     for target, n in counts.items():
         print("%s: %d seeds" % (target, n))

@@ -74,3 +74,18 @@ class CampaignTestCase(unittest.TestCase):
         self.assertEqual(sorted(c.get("name") for c in failed),
                          sorted(r["scenario"] for r in doc["runs"] if r["verdict"] == "fail"))
         return suite
+
+
+# The socket job's scenarios: the socket variants beside the hosts, and the shipped scenarios
+# that act the same on any job (host-side faults on AT+CSQ / ATE0, the power-up, the link).
+SOCKET_SCENARIOS = os.path.join(HOSTS, "socket-scenarios")
+SOCKET_LIBRARY = [os.path.join(SOCKET_SCENARIOS, "*.json")] + [
+    os.path.join(SCENARIOS, name + ".json")
+    for name in ("host-delay", "host-duplicate", "host-garbage", "stray-lines",
+                 "no-rdy-until-first-at", "jittery-link")]
+
+
+def socket_shipped():
+    """The names of the socket campaign's scenarios, sorted."""
+    names = [f[:-5] for f in os.listdir(SOCKET_SCENARIOS) if f.endswith(".json")]
+    return sorted(names + [os.path.basename(p)[:-5] for p in SOCKET_LIBRARY[1:]])

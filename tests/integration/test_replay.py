@@ -15,6 +15,7 @@ from ftp_support import CONNECT, OK, FtpTestCase, crlf
 from harness import TIMEOUT, run_quecsim
 from quecsim.control import Control
 from report_support import record_session
+from tcpip_support import TcpPeer, qird
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -80,6 +81,56 @@ class Replay(FtpTestCase):
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         self.assertRegex(done.stdout, r"^quecsim replay: %s: reproduced: %d records; .*; played 4 "
                          r"times faster than recorded\n$" % (sim.transcript_path, len(records)))
+
+    def test_a_socket_session_replays_with_its_peer_played_back(self):
+        # Two connections in multiple connection mode: pushed data (+RECEIVE), then buffered
+        # data read with AT+QIRD, a second socket the peer closes; the replay's peer gives the
+        # module the recorded bytes once it has the module's, on the recorded ports.
+        peer = TcpPeer()
+        self.addCleanup(peer.close)
+        sim = self.start_quiet("--time-scale", "0.05", transcript=True)
+        sim.command(b"AT+QIMUX=1", OK)
+        sim.command(b'AT+QIOPEN=0,"TCP","127.0.0.1",%d' % peer.port, OK)
+        first = peer.accept()
+        sim.expect(crlf(b"0, CONNECT OK"))
+        sim.command(b"AT+QISEND=0,5", b"> ")
+        sim.send(b"hello")
+        sim.expect(crlf(b"SEND OK"))
+        self.assertEqual(peer.recv_exact(5), b"hello")
+        peer.send(b"world\r\n\x00\xff")
+        sim.expect(crlf(b"+RECEIVE: 0, 9") + b"world\r\n\x00\xff")
+        sim.command(b"AT+QINDI=1", OK)
+        sim.command(b'AT+QIOPEN=1,"TCP","127.0.0.1",%d' % peer.port, OK)
+        peer.accept()
+        sim.expect(crlf(b"1, CONNECT OK"))
+        sim.command(b"AT+QISEND=1,3", b"> ")
+        sim.send(b"abc")
+        sim.expect(crlf(b"SEND OK"))
+        self.assertEqual(peer.recv_exact(3), b"abc")
+        reply = bytes(range(256)) * 4
+        peer.send(reply)
+        peer.close_conn()
+        sim.expect(crlf(b"+QIRDI: 0,1,1"))
+        got = b""
+        while len(got) < len(reply):
+            got += qird(sim, sid=1)
+        self.assertEqual(got, reply)
+        if b"1, CLOSED" not in getattr(sim, "notices", []):
+            sim.expect(crlf(b"1, CLOSED"))
+        sim.command(b"AT+QICLOSE=0", crlf(b"0, CLOSE OK"))
+        first.close()
+        sim.close()
+        peer.close()  # the recorded port is free for the replay's peer
+        records = sim.transcript_records()
+        done = replay(sim.transcript_path)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        tx = [r for r in records if r["event"] == "tx"]
+        self.assertRegex(done.stdout, r"^quecsim replay: %s: reproduced: %d records; %d module "
+                         r"writes \(%d bytes\) matched byte for byte after \d+ host writes; "
+                         r"socket peer played back \(2 connections\)\n$"
+                         % (sim.transcript_path, len(records), len(tx),
+                            sum(len(r["data"]) for r in tx)))
+        self.assertEqual(done.stderr, "")
 
     def test_a_speed_that_is_not_a_positive_number_is_a_usage_error(self):
         path = os.path.join(tempfile.mkdtemp(prefix="quecsim-replay-"), "t.jsonl")

@@ -60,6 +60,10 @@ class service {
   void leave_transparent(const std::string& why);
   void on_context_down();
   void reset();
+  /// Puts what socket `i` carried on the event bus as an info record of source "socket":
+  /// "<i> open TCP|UDP <host>:<port>", "<i> peer <ip>:<port>" (a TCP connection is up),
+  /// "<i> tx <bytes>" (to the peer), "<i> rx <bytes>" (from it).
+  void record(int i, std::string_view what, std::string_view bytes);
   /// "" in single mode, "<i>, " in multiple connection mode: the prefix of result lines.
   std::string prefix(int i) const;
   bool mux() const;
