@@ -395,7 +395,8 @@ void service::on_client(std::shared_ptr<net::connection> c) {
   }
   const int i = *index;
   end_connection(i);
-  if (i == 0) transparent_ = false;  // the server's clients are served in normal mode
+  // Single mode with AT+QIMODE=1 serves its one client transparently (CONNECT).
+  if (i == 0) transparent_ = !mux() && module_.current().qimode == 1;
   auto& s = *slots_[i];
   c->set_role("tcpip");
   const auto ep = c->remote_endpoint();
@@ -487,7 +488,11 @@ void service::run(int i, steps next) {
         break;
       case step::kind::accepted:
         m.publish_state("tcpip", std::to_string(i) + " accepted");
-        m.urc(prefix(i) + "REMOTE IP: " + s.sm.remote_ip());
+        if (i == 0 && transparent_) {
+          m.enter_data_mode(*pipe_);  // CONNECT, then the UART is the client's socket
+        } else {
+          m.urc(prefix(i) + "REMOTE IP: " + s.sm.remote_ip());
+        }
         read_more(i);
         break;
       case step::kind::open_failed:
@@ -851,9 +856,10 @@ void service::add_commands() {
     };
     auto start = [this, &m](const inv_ptr& inv, int max_clients) {
       // A TCP server, once the module has read its address (AT+QILOCIP: "if not read, the
-      // server gets an error"), in normal (not transparent) mode.
+      // server gets an error"); transparent mode (AT+QIMODE=1) serves one client, in single
+      // mode.
       if (listener_.transport() != protocol::tcp || listener_.port() == 0) return inv->error();
-      if (m.current().qimode == 1) return inv->error();
+      if (m.current().qimode == 1 && mux()) return inv->error();
       const std::string state = mux() ? module::context_state(m) : state_text();
       if (state != "IP STATUS" && state != "IP CLOSE") return inv->error();
       auto next = listener_.start(max_clients);

@@ -225,6 +225,50 @@ class SingleMode(ServerTestCase):
         sim.expect(crlf(b"REMOTE IP: 127.0.0.1"))
 
 
+class TransparentServer(ServerTestCase):
+    """AT+QIMODE=1 in single mode: the client shows CONNECT and the UART is its socket."""
+
+    def test_the_client_gets_the_uart_until_it_leaves(self):
+        sim = self.start_server()
+        sim.command(b"AT+QIMODE=1", OK)
+        self.up(sim)
+        self.listen(sim)
+        c = self.connect()
+        sim.expect(b"\r\nCONNECT\r\n")
+        c.sendall(b"raw from the client")
+        sim.expect(b"raw from the client")
+        sim.send(b"raw to the client")
+        self.assertEqual(self.recv_exact(c, 17), b"raw to the client")
+        c.close()
+        sim.expect(b"\r\nCLOSED\r\n")
+        sim.command(b"AT+QISTAT", state(b"SERVER LISTENING"))
+
+    def test_escape_and_close_with_qisrvc_2(self):
+        sim = self.start_server()
+        sim.command(b"AT+QIMODE=1", OK)
+        self.up(sim)
+        self.listen(sim)
+        c = self.connect()
+        sim.expect(b"\r\nCONNECT\r\n")
+        sim.expect_silence(0.1)  # the guard time before (S12, scaled) ...
+        sim.send(b"+++")
+        sim.expect(OK)  # ... and after
+        sim.command(b"AT+QISTAT", state(b"CONNECT OK"))
+        sim.command(b"AT+QISRVC=2", OK)
+        sim.command(b"AT+QICLOSE", b"\r\nCLOSE OK\r\n")
+        self.assert_ended(c)
+        sim.command(b"ATO", ERROR)
+
+    def test_no_transparent_server_in_multiple_mode(self):
+        sim = self.start_server()
+        sim.command(b"AT+QIMODE=1", OK)
+        sim.command(b"AT+QIMUX=1", OK)
+        self.up(sim)
+        sim.command(b'AT+QILPORT="TCP",5000', OK)
+        sim.command(b"AT+QISERVER", ERROR)
+        sim.command(b"AT+QISERVER=0,2", ERROR)
+
+
 class MultipleMode(ServerTestCase):
     def serve(self, *args, command=b"AT+QISERVER=0,2"):
         sim = self.start_server(*args)
