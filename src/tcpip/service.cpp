@@ -319,7 +319,7 @@ void service::reserve_server_port() {
   reserved_ = std::move(a);
 }
 
-void service::run_server(listener_steps next) {
+void service::run_server(const listener_steps& next) {
   auto& m = module_;
   for (const auto st : next) {
     switch (st) {
@@ -407,7 +407,7 @@ void service::on_client(std::shared_ptr<net::connection> c) {
 void service::close_server() {
   listener_steps out;
   listener_.stop(out);
-  run_server(std::move(out));
+  run_server(out);
   for (int i = 0; i < socket_count; ++i) {
     steps s;
     if (slots_[i]->sm.server_side() && slots_[i]->sm.close(s)) run(i, std::move(s));
@@ -865,7 +865,7 @@ void service::add_commands() {
       auto next = listener_.start(max_clients);
       if (next.empty()) return inv->error();
       inv->ok();
-      run_server(std::move(next));
+      run_server(next);
     };
     s.exec = [this, start](const inv_ptr& inv) {
       start(inv, mux() ? opts_.server_max_clients : 1);

@@ -72,7 +72,7 @@ class service {
   void leave_transparent(const std::string& why);
   void on_context_down();
   void reset();
-  void run_server(listener_steps s);
+  void run_server(const listener_steps& next);
   void reserve_server_port();
   void accept_next();
   void on_client(std::shared_ptr<net::connection> c);
