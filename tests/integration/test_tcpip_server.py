@@ -119,6 +119,19 @@ class Settings(ServerTestCase):
         self.connect()
         sim.expect(crlf(b"REMOTE IP: 127.0.0.1"))
 
+    def test_a_tcpip_port_in_use_is_a_usage_error(self):
+        taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        ftp_root = tempfile.mkdtemp(prefix="quecsim-tcpip-port-")
+        self.addCleanup(shutil.rmtree, ftp_root, True)
+        result = run_quecsim("--tcpip-port", str(port), "--ftp-root", ftp_root)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("--tcpip-port: tcpip server port %d: Address already in use" % port,
+                      result.stderr)
+
     def test_tcpip_port_maps_the_server_to_a_chosen_port(self):
         port = closed_port()
         sim = self.start_server("--tcpip-port", str(port))
@@ -401,6 +414,16 @@ class ContextAndControl(ServerTestCase):
         sim.command(b"AT+QIDEACT", b"\r\nDEACT OK\r\n")
         sim.command(b"AT+QISTAT", state(b"IP INITIAL"))
         self.assert_refused()
+
+    def test_detaching_ends_the_server_and_its_client(self):
+        sim = self.serve()
+        c = self.connect()
+        sim.expect(crlf(b"REMOTE IP: 127.0.0.1"))
+        sim.command(b"AT+CGATT=0", OK)
+        self.assert_ended(c)
+        self.assert_refused()
+        sim.command(b"AT+QISTAT", state(b"IP INITIAL"))
+        sim.command(b"AT+QISERVER?", b"\r\n+QISERVER: 0,0,0\r\n" + OK)
 
     def test_the_control_state_names_the_server(self):
         sim = self.start_server("--control", os.path.join(self.dir, "q.ctl"))
