@@ -11,8 +11,9 @@ namespace quecsim::sim {
 namespace {
 
 // Descriptors one idle module holds: the pty's master and slave, its three storage folders,
-// its control socket; a transfer adds its connections and the server's ends of them.
-constexpr std::uint64_t descriptors_per_module = 6;
+// its control socket, the TCP server's reserved port; a transfer adds its connections and the
+// server's ends of them.
+constexpr std::uint64_t descriptors_per_module = 7;
 constexpr std::uint64_t descriptors_spare = 64;
 
 std::uint64_t read_number(const char* path) {
@@ -132,7 +133,8 @@ nlohmann::json fleet::ready_json() const {
         {"link", s.link().empty() ? nlohmann::json() : nlohmann::json(s.link())},
         {"control", s.control_path().empty() ? nlohmann::json() : nlohmann::json(s.control_path())},
         {"model", s.model()},
-        {"state_dir", s.state_dir().lexically_normal().string()}};
+        {"state_dir", s.state_dir().lexically_normal().string()},
+        {"tcpip_server", s.tcpip_json(false)}};
     if (s.pty_path().empty()) entry["endpoint"] = s.endpoint_json();
     list.push_back(std::move(entry));
   }

@@ -73,6 +73,8 @@ void add_network_flags(CLI::App& app, cli_options& o) {
   app.add_option("--ftp-root", o.ftp_root,
                  "Folder the embedded FTP server serves (created when missing)");
   app.add_option("--ftp-port", o.ftp_port, "Port of the embedded FTP server on 127.0.0.1 (0: any)");
+  app.add_option("--tcpip-port", o.tcpip_port,
+                 "Loopback port the module's TCP server (AT+QISERVER) is reached on (0: any)");
   app.add_flag("--no-embedded-ftp", o.no_embedded_ftp,
                "Start no FTP server; host names resolve through --host or the system");
   app.add_option("--ftp-user", o.ftp_users,
@@ -230,6 +232,7 @@ station::station_options station_options(const cli_options& o, std::uint64_t see
   so.autobaud = o.autobaud;
   so.ftp_root = o.ftp_root;
   so.ftp_port = o.ftp_port;
+  so.tcpip_port = o.tcpip_port;
   so.embedded_ftp = !o.no_embedded_ftp;
   so.ftp_users = o.ftp_users;
   so.ftp_faults = o.ftp_faults;

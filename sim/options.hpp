@@ -35,6 +35,7 @@ struct cli_options {
   // FTP and network.
   std::string ftp_root = "quecsim-ftp";
   std::uint16_t ftp_port = 0;
+  std::uint16_t tcpip_port = 0;
   bool no_embedded_ftp = false;
   std::vector<std::string> ftp_users;
   std::string ftp_faults;

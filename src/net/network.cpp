@@ -770,6 +770,12 @@ std::shared_ptr<listener> network::listen(error_code& ec) {
   return l;
 }
 
+std::shared_ptr<listener> network::adopt(tcp::acceptor acceptor) {
+  auto l = std::make_shared<listener>(*this, std::move(acceptor));
+  track(l);
+  return l;
+}
+
 void network::reset_all() {
   note(events::kind::fault, "reset all connections");
   for (auto& w : connections_)

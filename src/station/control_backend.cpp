@@ -50,6 +50,7 @@ json control_backend::handle(const json& request) {
     auto s = state();
     if (fault_state) s.update(fault_state());
     if (endpoint_state) s["endpoint"] = endpoint_state();
+    if (tcpip_state) s["tcpip"] = {{"server", tcpip_state()}};
     return s;
   }
   if (op == "apply" || op == "load" || op == "unload") {

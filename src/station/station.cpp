@@ -284,7 +284,13 @@ void station::make_services(const storage::limits& limits) {
   files_ = std::make_unique<storage::store>(state_dir_, limits);
   file_commands_ = std::make_unique<module::file_commands>(*module_, *files_);
   ftp_ = std::make_unique<ftp::service>(*module_, *net_, files_.get());
-  tcpip_ = std::make_unique<tcpip::service>(*module_, *net_);
+  tcpip::service_options to;
+  to.server_port = opts_.tcpip_port;
+  try {
+    tcpip_ = std::make_unique<tcpip::service>(*module_, *net_, to);
+  } catch (const std::runtime_error& e) {
+    throw station_usage_error(std::string("--tcpip-port: ") + e.what());
+  }
   try {
     quecsim::module::apply_command_table(*module_);
   } catch (const quecsim::module::profile_error& e) {
@@ -306,7 +312,10 @@ void station::open_control(boost::asio::io_context& io, const clock& clk) {
 void station::attach_host(boost::asio::io_context& io) {
   if (own_pty()) port_ = std::make_unique<serial::uart>(io, pty_->master(), bus_, id_, opts_.baud);
   module_->attach(host());
-  if (control_backend_) control_backend_->endpoint_state = [this] { return endpoint_json(); };
+  if (control_backend_) {
+    control_backend_->endpoint_state = [this] { return endpoint_json(); };
+    control_backend_->tcpip_state = [this] { return tcpip_json(true); };
+  }
 }
 
 void station::make_injector(boost::asio::io_context& io, const clock& clk,
@@ -483,6 +492,19 @@ std::string station::describe(const fault::verdict& v) {
   return line;
 }
 
+nlohmann::json station::tcpip_json(bool live) const {
+  const auto& ep = tcpip_->server_endpoint();
+  auto j = nlohmann::json{{"address", ep.address().to_string()}, {"port", ep.port()}};
+  if (!live) return j;
+  const auto st = tcpip_->server().state();
+  j["state"] = st == tcpip::listener_state::listening  ? "LISTENING"
+               : st == tcpip::listener_state::starting ? "STARTING"
+                                                       : "IDLE";
+  j["module_port"] = tcpip_->server().port();
+  j["clients"] = tcpip_->server_clients();
+  return j;
+}
+
 nlohmann::json station::ready_json() const {
   auto ready =
       nlohmann::json{{"pty", pty_ ? nlohmann::json(pty_->path()) : nlohmann::json()},
@@ -494,7 +516,8 @@ nlohmann::json station::ready_json() const {
                                                       {"port", server_->endpoint().port()},
                                                       {"root", server_->cfg().root.string()}}
                                      : nlohmann::json()},
-                     {"state_dir", state_dir_.lexically_normal().string()}};
+                     {"state_dir", state_dir_.lexically_normal().string()},
+                     {"tcpip_server", tcpip_json(false)}};
   // Only another endpoint is named: the pty's ready line keeps the shape it always had.
   if (endpoint_) ready["endpoint"] = endpoint_->describe();
   return ready;

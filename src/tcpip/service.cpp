@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cctype>
 #include <deque>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -240,6 +241,7 @@ service::service(module::module& m, net::network& net, service_options opts)
     : module_(m), net_(net), opts_(opts) {
   for (auto& s : slots_) s = std::make_unique<slot>(m.io(), opts_.limits);
   pipe_ = std::make_unique<transparent_pipe>(*this);
+  reserve_server_port();
   add_commands();
   m.context().on_down([this, alive = std::weak_ptr<bool>(alive_)](net::deact_reason) {
     if (!alive.expired()) on_context_down();
@@ -249,6 +251,11 @@ service::service(module::module& m, net::network& net, service_options opts)
 
 service::~service() {
   *alive_ = false;
+  if (server_) server_->close();
+  if (reserved_) {
+    error_code ec;
+    reserved_->close(ec);
+  }
   for (auto& s : slots_) {
     if (s->tcp) s->tcp->close();
     error_code ec;
@@ -272,7 +279,11 @@ std::string service::state_text() const {
   std::string ctx = module::context_state(module_);
   const auto& sm = slots_[0]->sm;
   // The connection's state shows while the context is up (or coming up for AT+QIOPEN).
-  if (mux() || (!module_.context().active() && !module_.context().activating)) return ctx;
+  if (!module_.context().active() && !module_.context().activating) return ctx;
+  const bool serving = listener_.state() != listener_state::idle;
+  if (mux()) return serving ? "SERVER LISTENING" : ctx;
+  // Single mode: the server's one client shows as any connection does.
+  if (serving && sm.state() != socket_state::connected) return "SERVER LISTENING";
   switch (sm.state()) {
     case socket_state::connecting:
       return sm.transport() == protocol::tcp ? "TCP CONNECTING" : "UDP CONNECTING";
@@ -299,6 +310,140 @@ void service::reset() {
     end_connection(static_cast<int>(i));
     slots_[i]->sm.reset();
   }
+  run_server(listener_.on_context_down());
+  listener_.reset();
+}
+
+int service::server_clients() const {
+  int n = 0;
+  for (const auto& s : slots_) {
+    if (s->sm.server_side() && s->sm.state() == socket_state::connected) ++n;
+  }
+  return n;
+}
+
+bool service::in_role(int i) const {
+  return slots_[i]->sm.server_side() == (srvc_ == 2);
+}
+
+void service::reserve_server_port() {
+  if (reserved_) return;
+  // Bound but not listening: a client on the host machine is refused until AT+QISERVER.
+  error_code ec;
+  const auto addr = asio::ip::make_address(net_.config().listen_address, ec);
+  if (ec) throw std::runtime_error("tcpip server address: " + ec.message());
+  const std::uint16_t port =
+      server_endpoint_.port() != 0 ? server_endpoint_.port() : opts_.server_port;
+  auto a = std::make_unique<asio::ip::tcp::acceptor>(module_.io());
+  const asio::ip::tcp::endpoint ep(addr, port);
+  a->open(ep.protocol(), ec);
+  if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a->bind(ep, ec);
+  if (ec) {
+    const std::string why = "tcpip server port " + std::to_string(port) + ": " + ec.message();
+    // At start-up the user's port is taken: a usage error. Later (taking the port back after
+    // the server ended) the next AT+QISERVER answers CONNECT FAIL instead.
+    if (server_endpoint_.port() == 0) throw std::runtime_error(why);
+    net_.note(events::kind::info, why);
+    return;
+  }
+  server_endpoint_ = a->local_endpoint();
+  reserved_ = std::move(a);
+}
+
+void service::run_server(const listener_steps& next) {
+  auto& m = module_;
+  for (const auto st : next) {
+    switch (st) {
+      case listener_step::listen: {
+        error_code ec;
+        if (reserved_) reserved_->listen(asio::socket_base::max_listen_connections, ec);
+        if (!reserved_ || ec) {
+          net_.note(events::kind::info, "tcpip server: cannot listen");
+          asio::post(m.io(), [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (!alive.expired()) run_server(listener_.on_listen_failed());
+          });
+          break;
+        }
+        server_ = net_.adopt(std::move(*reserved_));
+        reserved_.reset();
+        net_.note(events::kind::info,
+                  "tcpip server: listening on " + server_endpoint_.address().to_string() + ":" +
+                      std::to_string(server_endpoint_.port()) + " (module port " +
+                      std::to_string(listener_.port()) + ")");
+        accept_next();
+        // SERVER OK follows AT+QISERVER's OK.
+        asio::post(m.io(), [this, gen = server_generation_, alive = std::weak_ptr<bool>(alive_)] {
+          if (!alive.expired() && gen == server_generation_) run_server(listener_.on_listening());
+        });
+        break;
+      }
+      case listener_step::stop:
+        ++server_generation_;
+        if (server_) server_->close();
+        server_.reset();
+        reserve_server_port();
+        m.publish_state("tcpip", "server closed");
+        break;
+      case listener_step::server_ok:
+        m.publish_state("tcpip", "server listening");
+        m.urc("SERVER OK");
+        break;
+      case listener_step::server_failed:
+        m.urc("CONNECT FAIL");
+        break;
+    }
+  }
+}
+
+void service::accept_next() {
+  if (!server_) return;
+  server_->async_accept([this, gen = server_generation_, alive = std::weak_ptr<bool>(alive_)](
+                            error_code ec, std::shared_ptr<net::connection> c) {
+    if (alive.expired()) return;
+    if (gen != server_generation_) {
+      if (c) c->close();
+      return;
+    }
+    if (ec) return run_server(listener_.on_listen_failed());
+    on_client(std::move(c));
+    accept_next();
+  });
+}
+
+void service::on_client(std::shared_ptr<net::connection> c) {
+  // Single mode has one socket; the server's clients share the six of multiple mode.
+  const int n = mux() ? socket_count : 1;
+  std::vector<bool> taken;
+  for (int i = 0; i < n; ++i) {
+    const auto st = slots_[i]->sm.state();
+    taken.push_back(st == socket_state::connecting || st == socket_state::connected);
+  }
+  const auto index = listener_.admit(taken, server_clients());
+  if (!index) {
+    net_.note(events::kind::info, "tcpip server: a client turned away (no room)");
+    c->close();
+    return;
+  }
+  const int i = *index;
+  end_connection(i);
+  // Single mode with AT+QIMODE=1 serves its one client transparently (CONNECT).
+  if (i == 0) transparent_ = !mux() && module_.current().qimode == 1;
+  auto& s = *slots_[i];
+  c->set_role("tcpip");
+  const auto ep = c->remote_endpoint();
+  s.tcp = std::move(c);
+  run(i, s.sm.accept(ep.address().to_string(), ep.port()));
+}
+
+void service::close_server() {
+  listener_steps out;
+  listener_.stop(out);
+  run_server(out);
+  for (int i = 0; i < socket_count; ++i) {
+    steps s;
+    if (slots_[i]->sm.server_side() && slots_[i]->sm.close(s)) run(i, std::move(s));
+  }
 }
 
 void service::on_context_down() {
@@ -308,6 +453,7 @@ void service::on_context_down() {
     if (auto inv = std::move(pipe_->resumed)) inv->error();
   }
   for (int i = 0; i < socket_count; ++i) run(i, slots_[i]->sm.on_context_down());
+  run_server(listener_.on_context_down());
 }
 
 void service::end_connection(int i) {
@@ -372,6 +518,15 @@ void service::run(int i, steps next) {
         }
         read_more(i);
         break;
+      case step::kind::accepted:
+        m.publish_state("tcpip", std::to_string(i) + " accepted");
+        if (i == 0 && transparent_) {
+          m.enter_data_mode(*pipe_);  // CONNECT, then the UART is the client's socket
+        } else {
+          m.urc(prefix(i) + "REMOTE IP: " + s.sm.remote_ip());
+        }
+        read_more(i);
+        break;
       case step::kind::open_failed:
         m.publish_state("tcpip", std::to_string(i) + " connect failed");
         m.urc(prefix(i) + "CONNECT FAIL");
@@ -388,8 +543,8 @@ void service::run(int i, steps next) {
         deliver(i, st.bytes);
         break;
       case step::kind::notify: {
-        std::string line =
-            "+QIRDI: " + std::to_string(m.context().foreground) + ",1," + std::to_string(i);
+        std::string line = "+QIRDI: " + std::to_string(m.context().foreground) + "," +
+                           (s.sm.server_side() ? "2," : "1,") + std::to_string(i);
         if (m.current().qindi == 2) {
           line += "," + std::to_string(st.packets) + "," + std::to_string(st.last) + "," +
                   std::to_string(st.total);
@@ -683,7 +838,8 @@ void service::add_commands() {
     t.add(std::move(s));
   }
   {
-    // Which role AT+QISEND/QIRD/QICLOSE act on: 1 client, 2 server. No server yet: recorded.
+    // Which role AT+QISEND and AT+QICLOSE act on: 1 the connections the module opened,
+    // 2 its server and the clients that reached it.
     at::command_spec s;
     s.name = "+QISRVC";
     s.params = {param::integer(1, 2)};
@@ -716,6 +872,67 @@ void service::add_commands() {
       tcfg_size_ = static_cast<int>(a[2].number);
       tcfg_esc_ = static_cast<int>(a[3].number);
       inv->ok();
+    };
+    t.add(std::move(s));
+  }
+  {
+    at::command_spec s;
+    s.name = "+QILPORT";
+    s.params = {param::string(8), param::either(8)};
+    s.test = at::reply({"+QILPORT: (\"TCP\",\"UDP\"),(1-65535)"});
+    s.read = [this](const inv_ptr& inv) {
+      // Two lines, one per transport (M35 §11.5); the one not chosen shows 0.
+      const bool tcp = listener_.transport() == protocol::tcp;
+      inv->info("TCP: " + std::to_string(tcp ? listener_.port() : 0));
+      inv->info("UDP: " + std::to_string(tcp ? 0 : listener_.port()));
+      inv->ok();
+    };
+    s.write = [this](const inv_ptr& inv) {
+      const auto& a = inv->args();
+      std::int64_t port = 0;
+      if (a[1].omitted() || !number(a[1], 1, 65535, port)) return inv->error();
+      const std::string kind = lower(a[0].text);
+      if (kind != "tcp" && kind != "udp") return inv->error();
+      if (!listener_.set_port(kind == "tcp" ? protocol::tcp : protocol::udp,
+                              static_cast<std::uint16_t>(port))) {
+        return inv->error();
+      }
+      inv->ok();
+    };
+    t.add(std::move(s));
+  }
+  {
+    at::command_spec s;
+    s.name = "+QISERVER";
+    s.params = {param::integer(0, 1), param::integer(1, opts_.server_max_clients)};
+    s.test = at::reply({"+QISERVER: (0,1),(1-" + std::to_string(opts_.server_max_clients) + ")"});
+    s.read = [this](const inv_ptr& inv) {
+      const bool serving = listener_.state() != listener_state::idle;
+      inv->info("+QISERVER: " + std::string(serving ? "1," : "0,") +
+                std::to_string(server_clients()) + "," + std::to_string(listener_.max_clients()));
+      inv->ok();
+    };
+    auto start = [this, &m](const inv_ptr& inv, int max_clients) {
+      // A TCP server, once the module has read its address (AT+QILOCIP: "if not read, the
+      // server gets an error"); transparent mode (AT+QIMODE=1) serves one client, in single
+      // mode.
+      if (listener_.transport() != protocol::tcp || listener_.port() == 0) return inv->error();
+      if (m.current().qimode == 1 && mux()) return inv->error();
+      const std::string state = mux() ? module::context_state(m) : state_text();
+      if (state != "IP STATUS" && state != "IP CLOSE") return inv->error();
+      auto next = listener_.start(max_clients);
+      if (next.empty()) return inv->error();
+      inv->ok();
+      run_server(next);
+    };
+    s.exec = [this, start](const inv_ptr& inv) {
+      start(inv, mux() ? opts_.server_max_clients : 1);
+    };
+    s.write = [this, start](const inv_ptr& inv) {
+      // The write form sets a multi-client server: multiple connection mode only.
+      const auto& a = inv->args();
+      if (!mux() || a[0].number != 0 || a[1].omitted()) return inv->error();
+      start(inv, static_cast<int>(a[1].number));
     };
     t.add(std::move(s));
   }
@@ -777,7 +994,9 @@ void service::add_commands() {
     s.params = {param::integer(0, 65535), param::integer(0, 65535, true)};
     s.test = at::reply({"+QISEND: <length>"});
     auto start = [this, &m](const inv_ptr& inv, int index, std::size_t length) {
-      if (slots_[index]->sm.state() != socket_state::connected) return inv->error();
+      if (slots_[index]->sm.state() != socket_state::connected || !in_role(index)) {
+        return inv->error();
+      }
       input_ = std::make_unique<send_input>(*this, index, length, inv);
       m.enter_prompt_mode(*input_, m.current().qiprompt == 1 ? "> " : "");
     };
@@ -818,12 +1037,21 @@ void service::add_commands() {
       inv->final_text(prefix(index) + "CLOSE OK");
     };
     s.exec = [this, close](const inv_ptr& inv) {
-      if (mux()) return inv->error();
+      // With AT+QISRVC=2 the exec form closes the server: the listener and its clients.
+      if (srvc_ == 2) {
+        if (listener_.state() == listener_state::idle && server_clients() == 0) {
+          return inv->error();
+        }
+        close_server();
+        return inv->final_text("CLOSE OK");
+      }
+      if (mux() || !in_role(0)) return inv->error();
       close(inv, 0);
     };
     s.write = [this, close](const inv_ptr& inv) {
-      if (!mux()) return inv->error();
-      close(inv, static_cast<int>(inv->args()[0].number));
+      const int index = static_cast<int>(inv->args()[0].number);
+      if (!mux() || !in_role(index)) return inv->error();
+      close(inv, index);
     };
     t.add(std::move(s));
   }
@@ -836,9 +1064,9 @@ void service::add_commands() {
     s.write = [this, &m](const inv_ptr& inv) {
       const auto& a = inv->args();
       const int index = static_cast<int>(a[2].number);
-      // <sc> 2 reads a server's client: no server yet.
-      if (a[1].number != 1 || (!mux() && index != 0)) return inv->error();
       auto& sm = slots_[index]->sm;
+      // <sc> 2 reads a client of the module's server, 1 a connection the module opened.
+      if ((a[1].number == 2) != sm.server_side() || (!mux() && index != 0)) return inv->error();
       steps out;
       const auto r = sm.read(static_cast<std::size_t>(a[3].number), m.current().qindi == 2, out);
       if (r.error) return inv->error();

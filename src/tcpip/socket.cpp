@@ -41,6 +41,19 @@ steps socket_op::on_connected(std::string remote_ip, std::uint16_t remote_port) 
   return {make(step::kind::opened)};
 }
 
+steps socket_op::accept(std::string remote_ip, std::uint16_t remote_port) {
+  if (state_ == socket_state::connecting || state_ == socket_state::connected) return {};
+  reset();
+  server_side_ = true;
+  protocol_ = protocol::tcp;
+  state_ = socket_state::connected;
+  host_ = remote_ip;
+  port_ = remote_port;
+  remote_ip_ = std::move(remote_ip);
+  remote_port_ = remote_port;
+  return {make(step::kind::accepted)};
+}
+
 steps socket_op::on_connect_failed() {
   if (state_ != socket_state::connecting) return {};
   // After CONNECT FAIL the socket is free for the next AT+QIOPEN (IP CLOSE).
@@ -162,6 +175,7 @@ bool socket_op::close(steps& out) {
 
 void socket_op::reset() {
   state_ = socket_state::idle;
+  server_side_ = false;
   host_.clear();
   port_ = 0;
   remote_ip_.clear();
@@ -176,6 +190,66 @@ void socket_op::reset() {
   paused_ = false;
   peer_gone_ = false;
   dropped_ = 0;
+}
+
+bool listener_op::set_port(protocol p, std::uint16_t port) {
+  if (state_ != listener_state::idle) return false;
+  protocol_ = p;
+  port_ = port;
+  return true;
+}
+
+listener_steps listener_op::start(int max_clients) {
+  if (state_ != listener_state::idle || max_clients < 1) return {};
+  state_ = listener_state::starting;
+  max_clients_ = max_clients;
+  return {listener_step::listen};
+}
+
+listener_steps listener_op::on_listening() {
+  if (state_ != listener_state::starting) return {};
+  state_ = listener_state::listening;
+  return {listener_step::server_ok};
+}
+
+listener_steps listener_op::on_listen_failed() {
+  if (state_ == listener_state::idle) return {};
+  const bool was_starting = state_ == listener_state::starting;
+  state_ = listener_state::idle;
+  max_clients_ = 0;
+  // A server that listened and then lost its socket ends as the context's loss ends it:
+  // without a line; one that never listened reports the failure.
+  if (was_starting) return {listener_step::stop, listener_step::server_failed};
+  return {listener_step::stop};
+}
+
+std::optional<int> listener_op::admit(const std::vector<bool>& taken, int clients) const {
+  if (state_ != listener_state::listening || clients >= max_clients_) return std::nullopt;
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    if (!taken[i]) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+bool listener_op::stop(listener_steps& out) {
+  if (state_ == listener_state::idle) return false;
+  state_ = listener_state::idle;
+  max_clients_ = 0;
+  out.push_back(listener_step::stop);
+  return true;
+}
+
+listener_steps listener_op::on_context_down() {
+  listener_steps out;
+  stop(out);
+  return out;
+}
+
+void listener_op::reset() {
+  state_ = listener_state::idle;
+  protocol_ = protocol::tcp;
+  port_ = 0;
+  max_clients_ = 0;
 }
 
 }  // namespace quecsim::tcpip

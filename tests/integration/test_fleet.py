@@ -83,8 +83,10 @@ class Modules(FleetTestCase):
         self.assertEqual(len(ready["modules"]), N)
         for n, m in enumerate(ready["modules"]):
             self.assertEqual(sorted(m), ["control", "link", "model", "module", "pty",
-                                         "state_dir"])
+                                         "state_dir", "tcpip_server"])
             self.assertEqual(m["module"], n)
+            # Each module's TCP server is reached on its own loopback address.
+            self.assertEqual(m["tcpip_server"]["address"], "127.1.0.%d" % n)
             self.assertEqual(m["model"], "M95")
             self.assertEqual(m["link"], os.path.join(self.tmp, "mod%d" % n))
             self.assertEqual(os.path.realpath(m["link"]), m["pty"])

@@ -16,7 +16,8 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 class ReadyLine(QuecsimTestCase):
     def test_ready_json_names_pty_link_pid_and_model(self):
         sim = self.start("--model", "M33", link=True)
-        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "control", "model", "ftp", "state_dir"})
+        self.assertEqual(set(sim.ready), {"pty", "link", "pid", "control", "model", "ftp", "state_dir",
+                                          "tcpip_server"})
         # The storage folder defaults to quecsim-state beside the FTP root.
         self.assertEqual(sim.ready["state_dir"],
                          os.path.join(os.path.dirname(sim.ready["ftp"]["root"]), "quecsim-state"))

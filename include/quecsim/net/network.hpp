@@ -273,6 +273,10 @@ class network {
 
   /// Listens on the configured listen address, port 0.
   std::shared_ptr<listener> listen(boost::system::error_code& ec);
+  /// Takes an acceptor the caller bound and set listening (the TCP/IP service's server port,
+  /// reserved from the start) as one of the network's listeners: its connections pass
+  /// through the link model, and faults and the packet context act on it.
+  std::shared_ptr<listener> adopt(boost::asio::ip::tcp::acceptor acceptor);
 
   /// The configuration (host map, link model). Changes apply to later operations; link
   /// changes also to open connections.

@@ -32,6 +32,8 @@ class control_backend final : public control::backend {
   std::function<nlohmann::json()> fault_state;
   /// Where the host meets the UART, the state's "endpoint" (serial::endpoint::describe).
   std::function<nlohmann::json()> endpoint_state;
+  /// The module's TCP server, the state's "tcpip"."server" (address, port, state, clients).
+  std::function<nlohmann::json()> tcpip_state;
 
  private:
   void count(const events::event& e);

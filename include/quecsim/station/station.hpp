@@ -90,6 +90,7 @@ struct station_options {
   bool autobaud = false;                  ///< --autobaud: AT+IPR=0 at power-up
   std::string ftp_root = "quecsim-ftp";   ///< --ftp-root of the embedded server
   std::uint16_t ftp_port = 0;             ///< --ftp-port of the embedded server (0: any)
+  std::uint16_t tcpip_port = 0;           ///< --tcpip-port of the module's TCP server (0: any)
   bool embedded_ftp = true;               ///< false: --no-embedded-ftp
   std::vector<std::string> ftp_users;     ///< --ftp-user NAME:PASS entries
   std::string ftp_faults;                 ///< --ftp-faults rule file; empty: none
@@ -147,6 +148,9 @@ class station {
   /// The endpoint's description ({"kind": "pty", "path"} for the pty): the ready line's and
   /// the control socket's "endpoint".
   nlohmann::json endpoint_json() const;
+  /// The module's TCP server: where it is reached (the ready line), with `live` also its state
+  /// (the control socket's state).
+  nlohmann::json tcpip_json(bool live) const;
   /// The --link symlink, or empty.
   const std::string& link() const { return opts_.link; }
   /// The control socket's path, or empty when there is none.

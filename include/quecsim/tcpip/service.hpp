@@ -17,6 +17,13 @@ struct service_options {
   /// AT+QIOPEN with a host name while AT+QIDNSIP=0: true refuses it (ERROR), false resolves
   /// it anyway (what TinyGSM's M95 driver, which never sets QIDNSIP, relies on).
   bool names_need_dnsip = false;
+  /// The most clients AT+QISERVER=<type>,<max> allows in multiple connection mode (and the
+  /// limit of the exec form there); single mode takes one.
+  int server_max_clients = 5;
+  /// The host machine's loopback port the module's server is reached on (0: the system's
+  /// choice). It is reserved from the start, so the ready line can name it, and accepts
+  /// connections only while AT+QISERVER listens.
+  std::uint16_t server_port = 0;
 };
 
 /// The sockets a module has (AT+QIMUX=1 numbers them 0-5; single mode uses 0).
@@ -39,6 +46,11 @@ class service {
   const socket_op& at(int i) const;
   /// The state AT+QISTAT prints in single connection mode.
   std::string state_text() const;
+  /// Where a client on the host machine reaches the module's server (AT+QISERVER).
+  const boost::asio::ip::tcp::endpoint& server_endpoint() const { return server_endpoint_; }
+  /// The module's server: its state and how many clients it has now.
+  const listener_op& server() const { return listener_; }
+  int server_clients() const;
 
  private:
   struct slot;
@@ -64,6 +76,14 @@ class service {
   /// "<i> open TCP|UDP <host>:<port>", "<i> peer <ip>:<port>" (a TCP connection is up),
   /// "<i> tx <bytes>" (to the peer), "<i> rx <bytes>" (from it).
   void record(int i, std::string_view what, std::string_view bytes);
+  void run_server(const listener_steps& next);
+  void reserve_server_port();
+  void accept_next();
+  void on_client(std::shared_ptr<net::connection> c);
+  /// AT+QICLOSE of the whole server: the listener and every client it accepted.
+  void close_server();
+  /// Whether socket `i` serves the role AT+QISRVC selects (1 client, 2 server).
+  bool in_role(int i) const;
   /// "" in single mode, "<i>, " in multiple connection mode: the prefix of result lines.
   std::string prefix(int i) const;
   bool mux() const;
@@ -83,6 +103,12 @@ class service {
   int tcfg_size_ = 512;
   int tcfg_esc_ = 1;
   int srvc_ = 1;  ///< AT+QISRVC
+  listener_op listener_;
+  /// The host-side port, bound from the start and listening only while the server runs.
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> reserved_;
+  boost::asio::ip::tcp::endpoint server_endpoint_;
+  std::shared_ptr<net::listener> server_;
+  std::uint64_t server_generation_ = 0;  ///< bumped when the server ends: stale accepts drop
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -50,6 +50,7 @@ struct step {
     pause_reading,   ///< the receive buffer is full: read nothing from the peer for now
     resume_reading,  ///< the host read some: read from the peer again
     opened,          ///< host: the open succeeded (CONNECT OK)
+    accepted,        ///< host: a client reached the module's server (REMOTE IP)
     open_failed,     ///< host: the open failed (CONNECT FAIL)
     peer_closed,     ///< host: the peer ended the connection (CLOSED)
     push,            ///< host: `bytes` arrived (QINDI=0)
@@ -93,6 +94,10 @@ class socket_op {
              std::chrono::steady_clock::time_point now);
   /// The connection is up, to `remote_ip:remote_port`.
   steps on_connected(std::string remote_ip, std::uint16_t remote_port);
+  /// A client from `remote_ip:remote_port` reached the module's server and was given this
+  /// socket: from idle or closed only (otherwise nothing happens and the caller drops it).
+  /// The socket is then connected in the server role (AT+QISRVC=2, `<sc>` 2).
+  steps accept(std::string remote_ip, std::uint16_t remote_port);
   /// The connection could not be made (refused, DNS failed, unreachable).
   steps on_connect_failed();
   /// The time is now `now`: a connect past its deadline fails.
@@ -121,6 +126,8 @@ class socket_op {
   void reset();
 
   socket_state state() const { return state_; }
+  /// Whether the connection came in through the module's server (AT+QISERVER).
+  bool server_side() const { return server_side_; }
   protocol transport() const { return protocol_; }
   const std::string& host() const { return host_; }
   std::uint16_t port() const { return port_; }
@@ -142,6 +149,7 @@ class socket_op {
 
   socket_limits limits_;
   socket_state state_ = socket_state::idle;
+  bool server_side_ = false;
   protocol protocol_ = protocol::tcp;
   std::string host_;
   std::uint16_t port_ = 0;
@@ -159,6 +167,64 @@ class socket_op {
   bool paused_ = false;    // reading from the peer paused: the buffer is full
   bool peer_gone_ = false;
   std::uint64_t dropped_ = 0;
+};
+
+/// Where the module's TCP server (AT+QISERVER) stands.
+enum class listener_state {
+  idle,      ///< no server
+  starting,  ///< AT+QISERVER answered OK; the listening socket is being set up
+  listening  ///< SERVER OK given: clients may connect
+};
+
+/// One thing the server asks its driver to do, or tells the host.
+enum class listener_step {
+  listen,         ///< start listening on the host machine's loopback port
+  stop,           ///< stop listening (the clients already in stay, unless closed too)
+  server_ok,      ///< host: the server listens (SERVER OK)
+  server_failed,  ///< host: the server could not listen (CONNECT FAIL)
+};
+
+/// The steps one listener event produced.
+using listener_steps = std::vector<listener_step>;
+
+/// The module's TCP server as an I/O-free algorithm: AT+QILPORT's setting, AT+QISERVER's
+/// start, which socket an arriving client gets (or that it is turned away), and the end by
+/// AT+QICLOSE or the packet context. The service carries its steps out over `net`.
+class listener_op {
+ public:
+  /// AT+QILPORT: the transport and port the server listens on. False (ERROR) while a server
+  /// runs.
+  bool set_port(protocol p, std::uint16_t port);
+  protocol transport() const { return protocol_; }
+  std::uint16_t port() const { return port_; }
+
+  /// AT+QISERVER with at most `max_clients` clients at once: from idle only (an empty result
+  /// means refused: ERROR). Returns the listen step.
+  listener_steps start(int max_clients);
+  /// The listening socket is up.
+  listener_steps on_listening();
+  /// The listening socket could not be set up, or failed later.
+  listener_steps on_listen_failed();
+  /// A client arrived. `taken[i]` says whether socket `i` is in use, `clients` how many of
+  /// them are this server's clients now. The socket it gets (the lowest free one), or
+  /// nullopt when it is turned away (not listening, or `max_clients` reached).
+  std::optional<int> admit(const std::vector<bool>& taken, int clients) const;
+  /// AT+QICLOSE of the server: stops listening. False when there was no server.
+  bool stop(listener_steps& out);
+  /// The packet context went down: the server is gone, without a line.
+  listener_steps on_context_down();
+  /// Back to power-up (the module restarted): no server, AT+QILPORT's default.
+  void reset();
+
+  listener_state state() const { return state_; }
+  /// AT+QISERVER's client limit while a server runs.
+  int max_clients() const { return max_clients_; }
+
+ private:
+  listener_state state_ = listener_state::idle;
+  protocol protocol_ = protocol::tcp;
+  std::uint16_t port_ = 0;
+  int max_clients_ = 0;
 };
 
 }  // namespace quecsim::tcpip

@@ -228,3 +228,153 @@ TEST_CASE("every event at every step leaves the socket able to open again") {
     }
   }
 }
+
+// ---- the module's server (AT+QILPORT, AT+QISERVER) ------------------------------------------
+
+namespace {
+
+using lstep = listener_step;
+
+listener_op listening(int max_clients) {
+  listener_op l;
+  l.set_port(protocol::tcp, 5000);
+  l.start(max_clients);
+  l.on_listening();
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("the server listens in two steps: listen, then SERVER OK") {
+  listener_op l;
+  CHECK(l.port() == 0);
+  CHECK(l.set_port(protocol::tcp, 5000));
+  CHECK(l.port() == 5000);
+  CHECK(l.start(3) == listener_steps{lstep::listen});
+  CHECK(l.state() == listener_state::starting);
+  CHECK(l.max_clients() == 3);
+  CHECK(l.on_listening() == listener_steps{lstep::server_ok});
+  CHECK(l.state() == listener_state::listening);
+  // A second listening report changes nothing.
+  CHECK(l.on_listening().empty());
+}
+
+TEST_CASE("a running server refuses a second start and a new port") {
+  auto l = listening(1);
+  CHECK(l.start(1).empty());
+  CHECK_FALSE(l.set_port(protocol::udp, 6000));
+  CHECK(l.port() == 5000);
+  CHECK(l.transport() == protocol::tcp);
+  listener_op starting;
+  starting.start(1);
+  CHECK(starting.start(1).empty());
+  CHECK_FALSE(starting.set_port(protocol::tcp, 1));
+}
+
+TEST_CASE("a start without room for a client is refused") {
+  listener_op l;
+  CHECK(l.start(0).empty());
+  CHECK(l.state() == listener_state::idle);
+}
+
+TEST_CASE("a listen that fails while starting reports CONNECT FAIL and the server starts again") {
+  listener_op l;
+  l.start(1);
+  CHECK(l.on_listen_failed() == listener_steps{lstep::stop, lstep::server_failed});
+  CHECK(l.state() == listener_state::idle);
+  CHECK(l.start(1) == listener_steps{lstep::listen});
+}
+
+TEST_CASE("a listening socket that fails later ends the server without a line") {
+  auto l = listening(2);
+  CHECK(l.on_listen_failed() == listener_steps{lstep::stop});
+  CHECK(l.state() == listener_state::idle);
+  CHECK(l.on_listen_failed().empty());
+}
+
+TEST_CASE("clients get the lowest free socket until the limit, then are turned away") {
+  auto l = listening(2);
+  CHECK(l.admit({false, false, false}, 0) == 0);
+  CHECK(l.admit({true, false, false}, 1) == 1);
+  CHECK(l.admit({true, true, false}, 2) == std::nullopt);  // the limit
+  CHECK(l.admit({true, true, true}, 1) == std::nullopt);   // no free socket
+  // A client leaving makes room again.
+  CHECK(l.admit({true, false, true}, 1) == 1);
+}
+
+TEST_CASE("no client is admitted before SERVER OK or after the server ended") {
+  listener_op l;
+  CHECK(l.admit({false}, 0) == std::nullopt);
+  l.start(1);
+  CHECK(l.admit({false}, 0) == std::nullopt);
+  l.on_listening();
+  CHECK(l.admit({false}, 0) == 0);
+  listener_steps out;
+  CHECK(l.stop(out));
+  CHECK(out == listener_steps{lstep::stop});
+  CHECK(l.admit({false}, 0) == std::nullopt);
+}
+
+TEST_CASE("closing the server: stop while starting or listening; nothing to close is false") {
+  listener_op idle;
+  listener_steps out;
+  CHECK_FALSE(idle.stop(out));
+  CHECK(out.empty());
+  listener_op starting;
+  starting.start(1);
+  CHECK(starting.stop(out));
+  CHECK(out == listener_steps{lstep::stop});
+  // The listening report of a stopped start is stale: no SERVER OK.
+  CHECK(starting.on_listening().empty());
+}
+
+TEST_CASE("the context going down ends the server silently; a restart forgets the port") {
+  auto l = listening(1);
+  CHECK(l.on_context_down() == listener_steps{lstep::stop});
+  CHECK(l.state() == listener_state::idle);
+  CHECK(l.on_context_down().empty());
+  CHECK(l.port() == 5000);  // AT+QILPORT's setting outlives the context
+  l.reset();
+  CHECK(l.port() == 0);
+}
+
+TEST_CASE("an accepted client is a connected socket in the server role") {
+  socket_op s;
+  CHECK(kinds(s.accept("192.0.2.9", 40000)) == std::vector{kind::accepted});
+  CHECK(s.state() == socket_state::connected);
+  CHECK(s.server_side());
+  CHECK(s.remote_ip() == "192.0.2.9");
+  CHECK(s.remote_port() == 40000);
+  CHECK(s.transport() == protocol::tcp);
+  // Data both ways, as for a client socket.
+  steps out;
+  CHECK(s.send("hello", out) == send_outcome::ok);
+  CHECK(kinds(out) == std::vector{kind::write});
+  CHECK(kinds(s.on_data("abc", receive_mode::notify)) == std::vector{kind::notify});
+  steps r;
+  CHECK(s.read(10, false, r).bytes == "abc");
+}
+
+TEST_CASE("an accepted client that leaves reports CLOSED; the socket takes the next client") {
+  socket_op s;
+  s.accept("192.0.2.9", 40000);
+  CHECK(kinds(s.on_peer_closed()) == std::vector{kind::close, kind::peer_closed});
+  CHECK(s.state() == socket_state::closed);
+  CHECK(kinds(s.accept("192.0.2.10", 40001)) == std::vector{kind::accepted});
+  CHECK(s.remote_ip() == "192.0.2.10");
+}
+
+TEST_CASE("a socket in use takes no client; a reset forgets the server role") {
+  auto s = connected();
+  CHECK(s.accept("192.0.2.9", 40000).empty());
+  CHECK_FALSE(s.server_side());
+  socket_op t;
+  t.accept("192.0.2.9", 40000);
+  steps out;
+  CHECK(t.close(out));
+  CHECK(kinds(out) == std::vector{kind::close});
+  CHECK(t.accept("192.0.2.9", 40000).size() == 1);
+  t.on_context_down();
+  CHECK(t.state() == socket_state::idle);
+  CHECK_FALSE(t.server_side());
+}
