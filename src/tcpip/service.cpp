@@ -166,15 +166,15 @@ class service::transparent_pipe : public module::data_mode_handler {
   std::size_t on_host_data(std::string_view bytes) override {
     auto& sl = *service_.slots_[0];
     if (sl.sm.state() != socket_state::connected) return bytes.size();  // gone: dropped
-    // Take only what the send window has room for, so every send is accepted; with the window
+    // Take only what the transparent buffer has room for, so every send is accepted; with it
     // full the host is held back until the link takes some (`data_ready`).
     const std::size_t outstanding = sl.sm.sent() - sl.sm.acked();
-    const std::size_t window = service_.opts_.limits.send_window;
+    const std::size_t window = sl.sm.limits().transparent_buffer;
     const std::size_t room = outstanding < window ? window - outstanding : 0;
     const std::size_t taken = std::min(bytes.size(), room - std::min(room, pending_.size()));
     pending_.append(bytes.substr(0, taken));
     // Whole packets of AT+QITCFG's send size go at once (in one write: TCP keeps no packet
-    // boundaries); a partial one waits for more or for the wait time, unless the window is
+    // boundaries); a partial one waits for more or for the wait time, unless the buffer is
     // full, when it goes now so the link has something to take.
     const auto size = static_cast<std::size_t>(service_.tcfg_size_);
     send(pending_.size() >= room ? pending_.size() : pending_.size() / size * size);
@@ -216,12 +216,15 @@ class service::transparent_pipe : public module::data_mode_handler {
     });
   }
 
-  /// Sends the first `n` gathered bytes (they fit the send window: on_host_data took no more).
+  /// Sends the first `n` gathered bytes (they fit the buffer: on_host_data took no more).
   void send(std::size_t n) {
     if (n == 0) return;
     steps out;
     auto& sl = *service_.slots_[0];
-    if (sl.sm.send(pending_.substr(0, n), out) == send_outcome::ok) service_.run(0, std::move(out));
+    if (sl.sm.send(pending_.substr(0, n), out, sl.sm.limits().transparent_buffer) ==
+        send_outcome::ok) {
+      service_.run(0, std::move(out));
+    }
     pending_.erase(0, n);
   }
 

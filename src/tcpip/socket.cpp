@@ -67,10 +67,10 @@ steps socket_op::on_time(std::chrono::steady_clock::time_point now) {
   return on_connect_failed();
 }
 
-send_outcome socket_op::send(std::string bytes, steps& out) {
+send_outcome socket_op::send(std::string bytes, steps& out, std::size_t window) {
   if (state_ != socket_state::connected) return send_outcome::not_connected;
   // A real stack would take part of it; the module answers for the whole send at once.
-  if ((sent_ - acked_) + bytes.size() > limits_.send_window) return send_outcome::fail;
+  if ((sent_ - acked_) + bytes.size() > window) return send_outcome::fail;
   sent_ += bytes.size();
   if (!bytes.empty()) out.push_back(make(step::kind::write, std::move(bytes)));
   return send_outcome::ok;

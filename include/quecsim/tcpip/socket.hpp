@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace quecsim::tcpip {
@@ -36,6 +37,10 @@ struct socket_limits {
   /// Bytes handed to the link and not yet taken by it that AT+QISEND may have outstanding;
   /// a send that does not fit answers SEND FAIL.
   std::size_t send_window = 7300;
+  /// Bytes transparent mode may have handed to the link and not yet had taken before it holds
+  /// the host back. The host sees no SEND OK there, only flow control, so this is the
+  /// module's data buffer rather than AT+QISEND's window.
+  std::size_t transparent_buffer = 64 * 1024;
   /// How long a connect may take before CONNECT FAIL (simulated time).
   std::chrono::milliseconds connect_timeout{75000};
 };
@@ -106,7 +111,13 @@ class socket_op {
   std::optional<std::chrono::steady_clock::time_point> deadline() const { return deadline_; }
 
   /// The host's AT+QISEND data: written when the send window has room.
-  send_outcome send(std::string bytes, steps& out);
+  send_outcome send(std::string bytes, steps& out) {
+    return send(std::move(bytes), out, limits_.send_window);
+  }
+  /// The same with another bound on the bytes outstanding (transparent mode's buffer).
+  send_outcome send(std::string bytes, steps& out, std::size_t window);
+  /// The limits this socket was made with.
+  const socket_limits& limits() const { return limits_; }
   /// The link took `n` bytes of what was written (they count as acknowledged).
   steps on_written(std::size_t n);
 
