@@ -51,6 +51,8 @@ std::string role_name(conn_role role) {
       return "ftp-control";
     case conn_role::data:
       return "ftp-data";
+    case conn_role::socket:
+      return "tcpip";  // the socket service's connections (src/tcpip/service.cpp)
     case conn_role::any:
       break;
   }
@@ -148,6 +150,18 @@ std::string act(const close_data& a, const actor& c) {
          (reset ? "reset" : "orderly close") + ")";
 }
 
+std::string act(const close_socket& a, const actor& c) {
+  if (a.mode == end_mode::close) {
+    // A graceful close comes from a peer that accepted: a connect on its way has none yet.
+    const auto conns = c.net().connections();
+    if (std::none_of(conns.begin(), conns.end(),
+                     [](const auto& conn) { return conn->role() == "tcpip" && conn->is_open(); })) {
+      throw scenario_error("no connected tcpip connection");
+    }
+  }
+  return end_connections(c, "tcpip", a.mode);
+}
+
 std::string act(const reset_connections&, const actor& c) {
   if (c.net().open_connections() == 0) throw scenario_error("no open connection");
   c.net().reset_all();
@@ -176,8 +190,10 @@ std::string act(const network_back&, const actor& c) {
 }
 
 std::string act(const dns_fail& a, const actor& c) {
-  c.net().fail_connects(net::connect_fault::dns_failure, a.count, "");
-  return "the next " + std::to_string(a.count) + " connect(s): name lookup fails";
+  c.net().fail_connects(net::connect_fault::dns_failure, a.count, "", a.name);
+  return "the next " + std::to_string(a.count) + " " +
+         (a.name.empty() ? std::string("connect(s)") : "lookup(s) of " + a.name) +
+         ": name lookup fails";
 }
 
 // A connect fault of `role`: "the next N connect(s) of ftp-control: refused".
@@ -194,6 +210,15 @@ std::string act(const connect_refuse& a, const actor& c) {
 
 std::string act(const connect_timeout& a, const actor& c) {
   return fail_connects(c, net::connect_fault::unanswered, a.count, a.role, ": SYN unanswered");
+}
+
+std::string act(const udp_datagram& a, const actor& c) {
+  const bool lose = a.effect == udp_datagram::fate::lose;
+  c.net().fail_datagrams(lose ? net::datagram_fault::lose : net::datagram_fault::duplicate, a.count,
+                         stream_of(a.stream));
+  return (a.count < 0 ? std::string("every") : "the next " + std::to_string(a.count)) +
+         " UDP datagram(s) " + name_of(link_streams(), a.stream) + ": " +
+         (lose ? "lost" : "duplicated");
 }
 
 std::string act(const stall& a, const actor& c) {

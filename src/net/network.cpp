@@ -685,7 +685,7 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
                                              connect_handler h, const std::string& role) {
   const std::string what = host + ":" + std::to_string(port);
   auto c = new_connection(std::move(h), role);
-  if (!admit(*c, what, true)) return c;
+  if (!admit(*c, what, host, true)) return c;
 
   const auto r = resolve(host, port, config_.mode, config_.embedded, config_.hosts);
   if (r.what == resolution::kind::endpoint) {
@@ -722,7 +722,7 @@ std::shared_ptr<connection> network::connect(const std::string& host, std::uint1
 std::shared_ptr<connection> network::connect(const tcp::endpoint& ep, connect_handler h,
                                              const std::string& role) {
   auto c = new_connection(std::move(h), role);
-  if (admit(*c, ep.address().to_string() + ":" + std::to_string(ep.port()), false))
+  if (admit(*c, ep.address().to_string() + ":" + std::to_string(ep.port()), "", false))
     c->start_connect({ep}, std::move(c->connect_.done));
   return c;
 }
@@ -735,13 +735,14 @@ std::shared_ptr<connection> network::new_connection(connect_handler h, const std
   return c;
 }
 
-bool network::admit(connection& c, const std::string& what, bool say_inactive) {
+bool network::admit(connection& c, const std::string& what, const std::string& host,
+                    bool say_inactive) {
   if (!ctx_.active()) {
     if (say_inactive) note(events::kind::info, "connect " + what + ": packet context inactive");
     c.finish_connect(make_error_code(errc::context_inactive));
     return false;
   }
-  auto f = take_connect_fault(c.role_);
+  auto f = take_connect_fault(c.role_, host);
   if (!f) return true;
   note(events::kind::fault,
        std::string("connect fault ") + name(*f) + ": " + what + " (" + where(c.role_) + ")");
@@ -862,25 +863,71 @@ void network::apply_toxics(connection& c, bool fresh) {
   }
 }
 
-void network::fail_connects(connect_fault f, int count, std::string role) {
+namespace {
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+}  // namespace
+
+void network::fail_connects(connect_fault f, int count, std::string role, std::string host) {
   if (count < -1) throw std::invalid_argument("connect fault count below -1");
   if (count == 0) return;
   note(events::kind::fault,
        std::string("connect fault ") + name(f) + " for " +
            (count < 0 ? std::string("every") : "the next " + std::to_string(count)) + " connect" +
-           (count == 1 ? "" : "s") + " of " + where(role));
-  connect_faults_.push_back({f, count, std::move(role)});
+           (count == 1 ? "" : "s") + " of " + where(role) + (host.empty() ? "" : " to " + host));
+  connect_faults_.push_back({f, count, std::move(role), lower(std::move(host))});
 }
 
 void network::clear_connect_faults() {
   connect_faults_.clear();
+  datagram_faults_.clear();
 }
 
-std::optional<connect_fault> network::take_connect_fault(const std::string& role) {
+std::optional<connect_fault> network::take_connect_fault(const std::string& role,
+                                                         const std::string& host) {
+  const std::string wanted = lower(host);
   for (auto it = connect_faults_.begin(); it != connect_faults_.end(); ++it) {
     if (!it->role.empty() && it->role != role) continue;
+    if (!it->name.empty() && it->name != wanted) continue;
     const connect_fault f = it->fault;
     if (it->left > 0 && --it->left == 0) connect_faults_.erase(it);
+    return f;
+  }
+  return std::nullopt;
+}
+
+bool network::lookup_fails(const std::string& host) {
+  const std::string wanted = lower(host);
+  for (auto it = connect_faults_.begin(); it != connect_faults_.end(); ++it) {
+    if (it->fault != connect_fault::dns_failure) continue;
+    if (!it->name.empty() && it->name != wanted) continue;
+    if (it->left > 0 && --it->left == 0) connect_faults_.erase(it);
+    note(events::kind::fault, "connect fault dns_failure: lookup of " + host);
+    return true;
+  }
+  return false;
+}
+
+void network::fail_datagrams(datagram_fault f, int count, stream dir) {
+  if (count < -1) throw std::invalid_argument("datagram fault count below -1");
+  if (count == 0) return;
+  note(events::kind::fault,
+       std::string("datagram fault ") + (f == datagram_fault::lose ? "lose" : "duplicate") +
+           " for " + (count < 0 ? std::string("every") : "the next " + std::to_string(count)) +
+           " datagram" + (count == 1 ? "" : "s") + " " + name(dir));
+  datagram_faults_.push_back({f, count, dir});
+}
+
+std::optional<datagram_fault> network::take_datagram_fault(stream dir) {
+  for (auto it = datagram_faults_.begin(); it != datagram_faults_.end(); ++it) {
+    if (it->dir != stream::both && it->dir != dir) continue;
+    const datagram_fault f = it->fault;
+    if (it->left > 0 && --it->left == 0) datagram_faults_.erase(it);
+    note(events::kind::fault, std::string("datagram ") +
+                                  (f == datagram_fault::lose ? "lost " : "duplicated ") +
+                                  name(dir));
     return f;
   }
   return std::nullopt;

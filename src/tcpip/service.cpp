@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cctype>
 #include <deque>
@@ -680,7 +681,15 @@ void service::read_more(int i) {
     record(i, "rx", std::string_view(sl.buffer.data(), n));
     if (i == 0 && transparent_) return on_transparent_data(std::string_view(sl.buffer.data(), n));
     const auto mode = static_cast<receive_mode>(std::clamp(module_.current().qindi, 0, 2));
-    run(i, sl.sm.on_data(std::string_view(sl.buffer.data(), n), mode));
+    const std::string_view bytes(sl.buffer.data(), n);
+    if (sl.sm.transport() == protocol::udp) {
+      // A datagram fault of the scenario's (UDP passes beside net's lanes): lost, or twice.
+      if (const auto f = net_.take_datagram_fault(net::stream::downstream)) {
+        if (*f == net::datagram_fault::lose) return read_more(i);
+        run(i, sl.sm.on_data(bytes, mode));
+      }
+    }
+    run(i, sl.sm.on_data(bytes, mode));
     read_more(i);
   };
   s.reading = true;
@@ -714,6 +723,14 @@ void service::write_more(int i) {
   const std::string& bytes = s.writes.front();
   record(i, "tx", bytes);
   if (s.sm.transport() == protocol::udp) {
+    // A datagram fault of the scenario's: a lost one is taken as sent, a duplicate goes twice.
+    if (const auto f = net_.take_datagram_fault(net::stream::upstream)) {
+      if (*f == net::datagram_fault::lose) {
+        return asio::post(module_.io(), [on_written, n = bytes.size()] { on_written({}, n); });
+      }
+      error_code ignored;
+      s.udp.send(asio::buffer(bytes), 0, ignored);
+    }
     s.udp.async_send(asio::buffer(bytes), on_written);
   } else if (s.tcp) {
     s.tcp->async_write(asio::buffer(bytes), on_written);
@@ -1144,6 +1161,7 @@ void service::add_commands() {
       if (!m.context().active() || host.empty()) return inv->error();
       inv->ok();
       // The answer is a line of its own after OK: the address, or ERROR.
+      if (!ip_literal(host) && net_.lookup_fails(host)) return m.urc("ERROR");  // a fault's
       const auto& cfg = net_.config();
       const auto entry = cfg.hosts.find(lower(host));
       if (entry != cfg.hosts.end() && ip_literal(entry->second.address)) {

@@ -33,6 +33,7 @@ ACTIONS = [
     ({"action": "dns_fail"}, None),
     ({"action": "connect_refuse"}, None),
     ({"action": "connect_timeout"}, None),
+    ({"action": "udp_datagram", "effect": "lose", "count": -1}, None),
     ({"action": "stall", "duration_ms": 300}, None),
     ({"action": "unstall"}, None),
     ({"action": "toxic", "type": "latency", "latency_ms": 20, "jitter_ms": 10}, None),

@@ -10,6 +10,7 @@ import tempfile
 
 from ftp_support import CONNECT, ERROR, OK, FtpTestCase, crlf, sha256
 from harness import TIMEOUT
+import test_socket_faults
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scenarios")
 
@@ -619,4 +620,7 @@ class Determinism(ScenarioTestCase):
         self.assertNotEqual(first, other)
 
 
-SCENARIO_CLASSES = [ServerScenarios, ConnectionScenarios, ModuleScenarios]
+# The socket scenarios run in test_socket_faults (imported as a module, so its classes do not
+# run twice).
+SCENARIO_CLASSES = [ServerScenarios, ConnectionScenarios, ModuleScenarios,
+                    test_socket_faults.SocketScenarios]

@@ -19,12 +19,15 @@
 
 namespace quecsim::fault {
 
-/// Which FTP connection a connection fault reaches.
-enum class conn_role { control, data, any };
+/// Which connection a connection fault reaches: the FTP client's control or data
+/// connection, or a TCP socket of the socket service (AT+QIOPEN).
+enum class conn_role { control, data, socket, any };
 /// The roles as scenarios name them.
 inline const choices<conn_role>& conn_roles() {
-  static const choices<conn_role> c = {
-      {"control", conn_role::control}, {"data", conn_role::data}, {"any", conn_role::any}};
+  static const choices<conn_role> c = {{"control", conn_role::control},
+                                       {"data", conn_role::data},
+                                       {"socket", conn_role::socket},
+                                       {"any", conn_role::any}};
   return c;
 }
 
@@ -38,6 +41,13 @@ inline const choices<end_mode>& end_modes() {
 
 /// A direction of a connection, in toxiproxy's words (upstream: module → server).
 enum class link_stream { upstream, downstream, both };
+/// The directions as scenarios name them.
+inline const choices<link_stream>& link_streams() {
+  static const choices<link_stream> c = {{"upstream", link_stream::upstream},
+                                         {"downstream", link_stream::downstream},
+                                         {"both", link_stream::both}};
+  return c;
+}
 
 /// The server answers a command with 421 and closes the control connection.
 struct idle_timeout {
@@ -147,6 +157,18 @@ struct close_data {
   }
 };
 
+/// The peer of the socket service's TCP sockets ends them.
+struct close_socket {
+  end_mode mode = end_mode::close;
+  static definition<close_socket> define() {
+    return definition<close_socket>("close_socket",
+                                    "the peer ends every open TCP socket (AT+QIOPEN), gracefully "
+                                    "(`close`: the bytes in flight are still read) or with a "
+                                    "reset: `CLOSED` (`<i>, CLOSED` with AT+QIMUX=1)")
+        .param(choice("mode", &close_socket::mode, end_modes()).fallback("close"));
+  }
+};
+
 /// Every connection is reset at once while the packet context stays up.
 struct reset_connections {
   static definition<reset_connections> define() {
@@ -193,9 +215,15 @@ struct network_back {
 /// The next name lookups fail.
 struct dns_fail {
   int count = 1;
+  std::string name;  ///< only lookups of this name ("" any)
   static definition<dns_fail> define() {
-    return definition<dns_fail>("dns_fail", "the next name lookups fail: `+QFTPOPEN:-4`")
+    return definition<dns_fail>("dns_fail",
+                                "the next name lookups fail: `+QFTPOPEN:-4`; a socket's "
+                                "AT+QIOPEN `CONNECT FAIL`, AT+QIDNSGIP `ERROR` after `OK`")
         .param(integer("count", &dns_fail::count, 1).fallback(1))
+        .param(fault::text("name", &dns_fail::name)
+                   .fallback("")
+                   .doc("only lookups of this host name, any case (absent: any)"))
         .arming();
   }
 };
@@ -222,6 +250,27 @@ struct connect_timeout {
                "the next SYNs are never answered: the command's timer runs out, -9")
         .param(integer("count", &connect_timeout::count, 1).fallback(1))
         .param(choice("role", &connect_timeout::role, conn_roles()).fallback("control"))
+        .arming();
+  }
+};
+
+/// UDP datagrams of the socket service are lost or arrive twice.
+struct udp_datagram {
+  /// What happens to a datagram.
+  enum class fate { lose, duplicate };
+  fate effect = fate::lose;
+  int count = 1;
+  link_stream stream = link_stream::both;
+  static definition<udp_datagram> define() {
+    return definition<udp_datagram>(
+               "udp_datagram",
+               "the next `count` UDP datagrams of the sockets (-1: every one) moving that way "
+               "(`upstream` module → peer) are lost, or arrive twice: `SEND OK` either way")
+        .param(choice("effect", &udp_datagram::effect,
+                      choices<fate>{{"lose", fate::lose}, {"duplicate", fate::duplicate}})
+                   .required())
+        .param(integer("count", &udp_datagram::count, -1).fallback(1).doc("-1: every one"))
+        .param(choice("stream", &udp_datagram::stream, link_streams()).fallback("both"))
         .arming();
   }
 };
@@ -529,10 +578,11 @@ struct open_session {
 /// One action with its typed parameters. The order is the docs' table's.
 using action_value =
     std::variant<idle_timeout, server_reply, server_delay, server_fault, close_control, close_data,
-                 reset_connections, pdp_deact, no_network, network_back, dns_fail, connect_refuse,
-                 connect_timeout, stall, unstall, toxic, clear_toxics, host_delay, host_split,
-                 host_duplicate, host_drop, host_garbage, restart, brownout, urc, raw, registration,
-                 signal_quality, sim, delete_local, fill_storage, open_session>;
+                 close_socket, reset_connections, pdp_deact, no_network, network_back, dns_fail,
+                 connect_refuse, connect_timeout, udp_datagram, stall, unstall, toxic, clear_toxics,
+                 host_delay, host_split, host_duplicate, host_drop, host_garbage, restart, brownout,
+                 urc, raw, registration, signal_quality, sim, delete_local, fill_storage,
+                 open_session>;
 
 /// One action's definition with its type erased: what the loader, the schema and the docs
 /// need of it.

@@ -59,6 +59,12 @@ enum class connect_fault {
   unanswered,   ///< never completes (the caller's timer decides; close() cancels it)
 };
 
+/// What happens to a UDP datagram under `network::fail_datagrams`.
+enum class datagram_fault {
+  lose,       ///< it never arrives
+  duplicate,  ///< it arrives twice
+};
+
 class network;
 
 /// One TCP connection of a module, created by `network::connect` or a `listener`. Every
@@ -312,10 +318,21 @@ class network {
   void clear_toxics();
 
   /// Fault seam: the next `count` connects (-1: until cleared) of `role` ("" any role) fail
-  /// as `f` says. Faults queue: the first one with connects left applies.
-  void fail_connects(connect_fault f, int count, std::string role = "");
-  /// Removes every connect fault.
+  /// as `f` says; with `host`, only connects to that host name (any case; a connect straight
+  /// to an address has none). Faults queue: the first one with connects left applies.
+  void fail_connects(connect_fault f, int count, std::string role = "", std::string host = "");
+  /// Removes every connect fault and every datagram fault.
   void clear_connect_faults();
+  /// A name lookup made outside `connect` (the socket service's AT+QIDNSGIP) asks whether a
+  /// dns_failure fault takes it, counting the fault down.
+  bool lookup_fails(const std::string& host);
+
+  /// Fault seam: the next `count` UDP datagrams (-1: until cleared) moving in `dir` (`both`:
+  /// either way) are lost or arrive twice. UDP does not pass through the lanes; the socket
+  /// service asks `take_datagram_fault` for each datagram it hands over or receives.
+  void fail_datagrams(datagram_fault f, int count, stream dir);
+  /// What happens to the next datagram moving in `dir` (upstream or downstream), if anything.
+  std::optional<datagram_fault> take_datagram_fault(stream dir);
 
   /// Seeds the random choices of toxics (jitter, slicer sizes), so a seed repeats a run.
   void seed(std::uint64_t s) { choices_.rng.seed(s); }
@@ -345,14 +362,16 @@ class network {
   void track(const std::shared_ptr<listener>& l);
   /// A tracked connection of `role` whose connect completes through `h`.
   std::shared_ptr<connection> new_connection(connect_handler h, const std::string& role);
-  /// Whether a connect to `what` may go on: false when the packet context is inactive or a
-  /// connect fault takes it (then it has completed, or waits forever for an unanswered one).
-  bool admit(connection& c, const std::string& what, bool say_inactive);
+  /// Whether a connect to `what` (host name `host`, "" for an address) may go on: false when
+  /// the packet context is inactive or a connect fault takes it (then it has completed, or
+  /// waits forever for an unanswered one).
+  bool admit(connection& c, const std::string& what, const std::string& host, bool say_inactive);
   /// Applies the toxics `c`'s role matches that it does not have yet; `fresh` (a new
   /// connection, or one that just got its role) also takes count-limited ones.
   void apply_toxics(connection& c, bool fresh);
-  /// The connect fault a connect of `role` meets, if any (counting it down).
-  std::optional<connect_fault> take_connect_fault(const std::string& role);
+  /// The connect fault a connect of `role` to `host` ("" an address) meets, if any (counting
+  /// it down).
+  std::optional<connect_fault> take_connect_fault(const std::string& role, const std::string& host);
   /// The toxics' random choices: one seeded generator for the module, and the test hook.
   class random_choices final : public chooser {
    public:
@@ -375,6 +394,12 @@ class network {
     connect_fault fault;
     int left;  ///< connects it still fails (-1: until cleared)
     std::string role;
+    std::string name;  ///< lower case; "" any
+  };
+  struct datagram_fault_entry {
+    datagram_fault fault;
+    int left;  ///< datagrams it still takes (-1: until cleared)
+    stream dir;
   };
 
   boost::asio::io_context& io_;
@@ -391,6 +416,7 @@ class network {
   std::vector<toxic_entry> toxics_;
   toxic_id next_toxic_ = 1;
   std::vector<connect_fault_entry> connect_faults_;
+  std::vector<datagram_fault_entry> datagram_faults_;
   random_choices choices_;
 };
 

@@ -486,6 +486,51 @@ TEST_CASE("connect faults fail the next connects of their role", "[net][toxics]"
   CHECK(*ep_result == refused);
 }
 
+TEST_CASE("a connect fault with a host name takes only connects and lookups of that name",
+          "[net][toxics]") {
+  link_rig l;
+  const auto dns = net::make_error_code(net::errc::dns_failed);
+  l.r.network->fail_connects(net::connect_fault::dns_failure, 2, "", "Broker.Example");
+  CHECK(has_note(l.r,
+                 "connect fault dns_failure for the next 2 connects of every connection to "
+                 "Broker.Example"));
+  CHECK_FALSE(l.r.connect("other.example", 21).first);
+  CHECK_FALSE(l.r.network->lookup_fails("other.example"));
+  CHECK(l.r.connect("broker.example", 21, "tcpip").first == dns);  // any case
+  CHECK(l.r.network->lookup_fails("BROKER.EXAMPLE"));
+  // Both spent.
+  CHECK_FALSE(l.r.network->lookup_fails("broker.example"));
+  CHECK_FALSE(l.r.connect("broker.example", 21).first);
+  // A lookup takes only a dns_failure: a refusal queued first stays for the next connect.
+  l.r.network->fail_connects(net::connect_fault::refused, 1);
+  l.r.network->fail_connects(net::connect_fault::dns_failure, 1);
+  CHECK(l.r.network->lookup_fails("any.example"));
+  CHECK(l.r.connect("x", 21).first == net::make_error_code(net::errc::connect_failed));
+}
+
+TEST_CASE("datagram faults take the next datagrams of their direction", "[net][toxics]") {
+  link_rig l;
+  using net::datagram_fault;
+  using net::stream;
+  CHECK_FALSE(l.r.network->take_datagram_fault(stream::upstream));
+  l.r.network->fail_datagrams(datagram_fault::lose, 2, stream::upstream);
+  CHECK(has_note(l.r, "datagram fault lose for the next 2 datagrams upstream"));
+  l.r.network->fail_datagrams(datagram_fault::duplicate, 1, stream::both);
+  CHECK(l.r.network->take_datagram_fault(stream::downstream) == datagram_fault::duplicate);
+  CHECK_FALSE(l.r.network->take_datagram_fault(stream::downstream));
+  CHECK(l.r.network->take_datagram_fault(stream::upstream) == datagram_fault::lose);
+  CHECK(l.r.network->take_datagram_fault(stream::upstream) == datagram_fault::lose);
+  CHECK_FALSE(l.r.network->take_datagram_fault(stream::upstream));
+  l.r.network->fail_datagrams(datagram_fault::lose, -1, stream::downstream);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(l.r.network->take_datagram_fault(stream::downstream) == datagram_fault::lose);
+  }
+  l.r.network->clear_connect_faults();
+  CHECK_FALSE(l.r.network->take_datagram_fault(stream::downstream));
+  CHECK_THROWS_AS(l.r.network->fail_datagrams(datagram_fault::lose, -2, stream::both),
+                  std::invalid_argument);
+}
+
 TEST_CASE("unanswered connects never complete until closed or cleared", "[net][toxics]") {
   link_rig l;
   l.r.network->fail_connects(net::connect_fault::unanswered, -1);

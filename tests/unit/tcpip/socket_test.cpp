@@ -378,3 +378,154 @@ TEST_CASE("a socket in use takes no client; a reset forgets the server role") {
   CHECK(t.state() == socket_state::idle);
   CHECK_FALSE(t.server_side());
 }
+
+namespace {
+
+// Every failure the network, the context or the host can cause, and what it makes the socket
+// tell the host, by the state it lands in.
+enum class failure { refused, deadline, peer_closed, context_down, host_close, window_full };
+
+const char* name_of(failure f) {
+  switch (f) {
+    case failure::refused:
+      return "refused";
+    case failure::deadline:
+      return "deadline";
+    case failure::peer_closed:
+      return "peer closed or reset";
+    case failure::context_down:
+      return "context down";
+    case failure::host_close:
+      return "host close";
+    case failure::window_full:
+      break;
+  }
+  return "send window full";
+}
+
+// The steps of one exchange, in order: open, the connect's result, a send, the link taking
+// it, data arriving, the host reading it, the host closing.
+constexpr int exchange_steps = 7;
+
+// Runs the exchange of `p` up to (not including) step `at`.
+void run_to(socket_op& s, protocol p, int at, clk::time_point t0) {
+  steps out;
+  if (at > 0) REQUIRE(kinds(s.open(p, "h", 1, t0)) == std::vector{kind::connect});
+  if (at > 1) REQUIRE(kinds(s.on_connected("192.0.2.1", 1)) == std::vector{kind::opened});
+  if (at > 2) REQUIRE(s.send("abc", out) == send_outcome::ok);
+  if (at > 3) s.on_written(3);
+  if (at > 4) s.on_data("xyz", receive_mode::notify);
+  if (at > 5) REQUIRE(s.read(1500, false, out).bytes == "xyz");
+  if (at > 6) REQUIRE(s.close(out));
+}
+
+}  // namespace
+
+TEST_CASE("each socket operation failed at every step tells the host its line and reopens") {
+  const auto t0 = clk::now();
+  int cells = 0;
+  for (const auto p : {protocol::tcp, protocol::udp}) {
+    for (int at = 0; at <= exchange_steps; ++at) {
+      for (const auto f : {failure::refused, failure::deadline, failure::peer_closed,
+                           failure::context_down, failure::host_close, failure::window_full}) {
+        INFO(name(p) << " failed before step " << at << " by " << name_of(f));
+        socket_limits limits;
+        limits.send_window = 8;
+        socket_op s(limits);
+        run_to(s, p, at, t0);
+        const auto before = s.state();
+        const bool buffered = s.buffered() > 0;
+        steps out;
+        std::vector<kind> got;
+        switch (f) {
+          case failure::refused:
+            got = kinds(s.on_connect_failed());
+            break;
+          case failure::deadline:
+            CHECK(s.on_time(t0 + limits.connect_timeout - std::chrono::milliseconds(1)).empty());
+            got = kinds(s.on_time(t0 + limits.connect_timeout));
+            break;
+          case failure::peer_closed:
+            got = kinds(s.on_peer_closed());
+            break;
+          case failure::context_down:
+            got = kinds(s.on_context_down());
+            break;
+          case failure::host_close:
+            CHECK(s.close(out) ==
+                  (before == socket_state::connecting || before == socket_state::connected));
+            got = kinds(out);
+            break;
+          case failure::window_full: {
+            // More than the window: SEND FAIL, nothing written, nothing else changes.
+            const auto outcome = s.send("0123456789", out);
+            CHECK(outcome == (before == socket_state::connected ? send_outcome::fail
+                                                                : send_outcome::not_connected));
+            CHECK(out.empty());
+            CHECK(s.state() == before);
+            break;
+          }
+        }
+        // The host's line: CONNECT FAIL while connecting, CLOSED from the peer while
+        // connected, nothing for the context (the module's +PDP DEACT says it) or the host's
+        // own close (CLOSE OK is the command's answer).
+        std::vector<kind> want;
+        const bool connecting = before == socket_state::connecting;
+        const bool connected = before == socket_state::connected;
+        switch (f) {
+          case failure::refused:
+          case failure::deadline:
+            if (connecting) want = {kind::close, kind::open_failed};
+            break;
+          case failure::peer_closed:
+            if (connecting) want = {kind::close, kind::open_failed};
+            if (connected) want = {kind::close, kind::peer_closed};
+            break;
+          case failure::context_down:
+          case failure::host_close:
+            if (connecting || connected) want = {kind::close};
+            break;
+          case failure::window_full:
+            break;
+        }
+        CHECK(got == want);
+        // A failure that does not apply in this state (a refusal once connected, a full
+        // window before a connection) changes nothing.
+        if (f == failure::context_down) {
+          CHECK(s.state() == socket_state::idle);  // the context's loss: IP INITIAL
+        } else if (want.empty()) {
+          CHECK(s.state() == before);
+        }
+        if (!want.empty()) {
+          CHECK(s.state() != socket_state::connected);
+          CHECK(s.state() != socket_state::connecting);
+          // Nothing more is sent; data the peer sent before it closed is still read, once.
+          steps more;
+          CHECK(s.send("x", more) == send_outcome::not_connected);
+          const auto r = s.read(1500, false, more);
+          if (buffered && f == failure::peer_closed) {
+            CHECK(r.bytes == "xyz");
+            CHECK(s.read(1500, false, more).error);
+          } else {
+            CHECK(r.bytes.empty());
+            CHECK(r.error);
+          }
+          CHECK(more.empty());
+        }
+        // Usable: it opens again and carries bytes.
+        if (s.state() == socket_state::connected || s.state() == socket_state::connecting) {
+          REQUIRE(s.close(out));
+        }
+        CHECK(kinds(s.open(p, "h", 1, t0)) == std::vector{kind::connect});
+        CHECK(kinds(s.on_connected("192.0.2.1", 1)) == std::vector{kind::opened});
+        CHECK(s.sent() == 0);
+        steps again;
+        CHECK(s.send("ok", again) == send_outcome::ok);
+        CHECK(kinds(again) == std::vector{kind::write});
+        ++cells;
+      }
+    }
+  }
+  WARN("socket fail-every-step covered " << cells << " (protocol, step, failure) cells");
+  CHECK(cells == 2 * (exchange_steps + 1) * 6);
+}
