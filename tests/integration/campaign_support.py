@@ -77,12 +77,17 @@ class CampaignTestCase(unittest.TestCase):
 
 
 # The socket job's scenarios: the socket variants beside the hosts, and the shipped scenarios
-# that act the same on any job (host-side faults on AT+CSQ / ATE0, the power-up, the link).
+# that act the same on any job (host-side faults on AT+CSQ / ATE0, the power-up, the link) or
+# on sockets (those of the socket fault actions that fit a TCP echo job: not the UDP ones, not
+# socket-dns-failure, whose name is not the campaign's peer, nor socket-connect-refused and
+# socket-connect-timeout, which the variants of the same names beside the hosts replace).
 SOCKET_SCENARIOS = os.path.join(HOSTS, "socket-scenarios")
 SOCKET_LIBRARY = [os.path.join(SOCKET_SCENARIOS, "*.json")] + [
     os.path.join(SCENARIOS, name + ".json")
     for name in ("host-delay", "host-duplicate", "host-garbage", "stray-lines",
-                 "no-rdy-until-first-at", "jittery-link")]
+                 "no-rdy-until-first-at", "jittery-link",
+                 "socket-pdp-deact", "socket-peer-closes", "socket-peer-resets", "socket-stall",
+                 "socket-peer-stops-reading")]
 
 
 def socket_shipped():

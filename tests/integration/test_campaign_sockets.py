@@ -23,6 +23,11 @@ NAIVE_FAILS = {
     # it ignores +PDP DEACT, 0, CLOSED and the power-up lines: the next AT+QISEND is ERROR
     "socket-pdp-deact-mid-exchange", "socket-context-refuses-return",
     "socket-registration-lost", "socket-restart-mid-session", "socket-peer-reset",
+    # the shipped scenarios of the socket fault actions: the peer closes or resets the socket,
+    # the context goes down
+    "socket-pdp-deact", "socket-peer-closes", "socket-peer-resets",
+    # a peer that stops reading never echoes: its fixed 5 s runs out
+    "socket-peer-stops-reading",
     # it gives each echo a fixed 5 s: a stalled link, or a slow one, outlasts it
     "socket-link-stall", "socket-slow-link",
     # it waits for RDY, which an autobauding module never sends
@@ -33,6 +38,8 @@ NAIVE_FAILS = {
 ROBUST_NOT_COMPLETE = {
     # the link stalls for good: after the bounded reopenings the job waits for a better moment
     "socket-link-stall": "RESULT: deferred: the socket did not open",
+    # the peer never reads again: after the bounded retries of the first message, it defers
+    "socket-peer-stops-reading": "RESULT: deferred: message 0 still failing after 8 attempts",
 }
 
 
