@@ -264,16 +264,24 @@ def quecsim_upload(module, root, data, digest):
     return elapsed
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY, help="the quecsim binary")
-    parser.add_argument("--mib", type=int, default=64, help="transfer size in MiB (64)")
-    parser.add_argument("--runs", type=int, default=3, help="rounds of the four transfers (3)")
+def parse_args(doc, default_binary, mib, transfers):
+    """The throughput benchmarks' command line: the binary, --mib and --runs; exits when the
+    binary or socat is missing."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("binary", nargs="?", default=default_binary, help="the quecsim binary")
+    parser.add_argument("--mib", type=int, default=mib, help="transfer size in MiB (%d)" % mib)
+    parser.add_argument("--runs", type=int, default=3,
+                        help="rounds of the %s transfers (3)" % transfers)
     args = parser.parse_args()
     if not os.access(args.binary, os.X_OK):
         sys.exit("quecsim binary not found: %s (build first, or pass its path)" % args.binary)
     if not shutil.which("socat"):
         sys.exit("socat not found (Debian package socat)")
+    return args
+
+
+def main():
+    args = parse_args(__doc__, DEFAULT_BINARY, 64, "four")
 
     size = args.mib << 20
     tmp = tempfile.mkdtemp(prefix="quecsim-bench-")

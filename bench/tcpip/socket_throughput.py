@@ -19,7 +19,6 @@ which is where the time goes (one command = one round trip over the pty and at m
 bytes). Every transfer's SHA-256 is checked on the receiving side.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -198,15 +197,7 @@ def socat_up(tmp, data, digest):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("binary", nargs="?", default=DEFAULT_BINARY, help="the quecsim binary")
-    parser.add_argument("--mib", type=int, default=16, help="transfer size in MiB (16)")
-    parser.add_argument("--runs", type=int, default=3, help="rounds of the six transfers (3)")
-    args = parser.parse_args()
-    if not os.access(args.binary, os.X_OK):
-        sys.exit("quecsim binary not found: %s (build first, or pass its path)" % args.binary)
-    if not shutil.which("socat"):
-        sys.exit("socat not found (Debian package socat)")
+    args = com.parse_args(__doc__, DEFAULT_BINARY, 16, "eight")
 
     size = args.mib << 20
     tmp = tempfile.mkdtemp(prefix="quecsim-bench-")

@@ -8,6 +8,17 @@ import threading
 from harness import TIMEOUT
 
 
+# What the socket tests share: a fast clock and the result lines every one of them checks.
+FAST = ("--time-scale", "0.01")
+OK = b"\r\nOK\r\n"
+ERROR = b"\r\nERROR\r\n"
+
+
+def state(text):
+    """AT+QISTAT's answer in single connection mode: OK, then the state line."""
+    return OK + b"\r\nSTATE: " + text + b"\r\n"
+
+
 class TcpPeer:
     """A TCP server on 127.0.0.1, port 0, that accepts one connection at a time and lets the
     test read and write on it exactly."""

@@ -17,21 +17,15 @@ import unittest
 
 from harness import TIMEOUT, QuecsimTestCase
 from quecsim.control import Control, ControlError
-from tcpip_support import TcpPeer, UdpEcho, qird, read_exact, read_line
+from tcpip_support import ERROR, OK, TcpPeer, UdpEcho, qird, read_exact, read_line, state
 
 SCALE = "0.01"
-OK = b"\r\nOK\r\n"
-ERROR = b"\r\nERROR\r\n"
 CONNECT_OK = b"\r\nCONNECT OK\r\n"
 CONNECT_FAIL = b"\r\nCONNECT FAIL\r\n"
 CLOSED = b"\r\nCLOSED\r\n"
 SEND_OK = b"\r\nSEND OK\r\n"
 SEND_FAIL = b"\r\nSEND FAIL\r\n"
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scenarios")
-
-
-def state(text):
-    return OK + b"\r\nSTATE: " + text + b"\r\n"
 
 
 class SocketFaultCase(QuecsimTestCase):

@@ -8,15 +8,7 @@ import threading
 import unittest
 
 from harness import TIMEOUT, QuecsimTestCase
-from tcpip_support import TcpPeer, UdpEcho, closed_port
-
-FAST = ("--time-scale", "0.01")
-OK = b"\r\nOK\r\n"
-ERROR = b"\r\nERROR\r\n"
-
-
-def state(text):
-    return OK + b"\r\nSTATE: " + text + b"\r\n"
+from tcpip_support import ERROR, FAST, OK, TcpPeer, UdpEcho, closed_port, state
 
 
 class SingleConnection(QuecsimTestCase):

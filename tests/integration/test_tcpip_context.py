@@ -9,14 +9,7 @@ import unittest
 
 from ftp_support import CONNECT, FtpTestCase, crlf, payload
 from harness import run_quecsim
-from tcpip_support import TcpPeer
-
-OK = b"\r\nOK\r\n"
-ERROR = b"\r\nERROR\r\n"
-
-
-def state(text):
-    return OK + b"\r\nSTATE: " + text + b"\r\n"
+from tcpip_support import ERROR, OK, TcpPeer, state
 
 
 class ContextLoss(FtpTestCase):

@@ -14,10 +14,7 @@ import time
 import unittest
 
 from harness import TIMEOUT, QuecsimTestCase, run_quecsim
-from tcpip_support import Reader, qisend
-
-FAST = ("--time-scale", "0.01")
-OK = b"\r\nOK\r\n"
+from tcpip_support import FAST, OK, Reader, qisend
 
 
 def free_port():
@@ -265,7 +262,6 @@ class Http(QuecsimTestCase):
         head, body = response.split(b"\r\n\r\n", 1)
         self.assertTrue(head.startswith(b"HTTP/1.1 201 Created\r\n"), head)
         self.assertEqual(body, payload[::-1])
-
 
 
 # ---- UDP ------------------------------------------------------------------------------------

@@ -11,15 +11,7 @@ import tempfile
 import unittest
 
 from harness import QuecsimTestCase, TIMEOUT, crlf, run_quecsim
-from tcpip_support import TcpPeer, closed_port
-
-FAST = ("--time-scale", "0.01")
-OK = b"\r\nOK\r\n"
-ERROR = b"\r\nERROR\r\n"
-
-
-def state(text):
-    return OK + b"\r\nSTATE: " + text + b"\r\n"
+from tcpip_support import ERROR, FAST, OK, TcpPeer, closed_port, state
 
 
 class ServerTestCase(QuecsimTestCase):
