@@ -513,5 +513,28 @@ class Udp(QuecsimTestCase):
         sim.expect(b"IPD8UDP:datagram")
 
 
+
+# The same commands and forms on the MC60 profile: every test of the four classes above runs
+# again with --model MC60 (its socket service is the M95's; docs/tcpip.md).
+class OnMc60:
+    def start_quiet(self, *args, **kwargs):
+        return super().start_quiet("--model", "MC60", *args, **kwargs)
+
+
+class SingleConnectionMc60(OnMc60, SingleConnection):
+    pass
+
+
+class TransparentMc60(OnMc60, Transparent):
+    pass
+
+
+class MultipleConnectionsMc60(OnMc60, MultipleConnections):
+    pass
+
+
+class UdpMc60(OnMc60, Udp):
+    pass
+
 if __name__ == "__main__":
     unittest.main()
