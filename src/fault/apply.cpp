@@ -98,28 +98,29 @@ std::string act(const idle_timeout&, const actor& c) {
   return "server sends 421 and closes the control connection";
 }
 
-std::string act(const server_reply& a, const actor& c) {
+// A sticky rule on one of the server's commands, as server_reply and server_delay give it.
+template <class Action>
+ftpd::fault_rule command_rule(ftpd::fault_action what, const Action& a, const std::string& name) {
   ftpd::fault_rule r;
-  r.action = ftpd::fault_action::reply;
+  r.action = what;
   r.command = upper(a.command);
   r.argument = a.argument;
   r.count = a.count;
   r.sticky = true;
+  r.name = name + " " + r.command;
+  return r;
+}
+
+std::string act(const server_reply& a, const actor& c) {
+  auto r = command_rule(ftpd::fault_action::reply, a, "server_reply");
   r.text = a.text;
-  r.name = "server_reply " + r.command;
   c.add_rule(r);
   return "server answers " + r.command + " with " + r.text.substr(0, 3);
 }
 
 std::string act(const server_delay& a, const actor& c) {
-  ftpd::fault_rule r;
-  r.action = ftpd::fault_action::delay;
-  r.command = upper(a.command);
-  r.argument = a.argument;
-  r.count = a.count;
-  r.sticky = true;
+  auto r = command_rule(ftpd::fault_action::delay, a, "server_delay");
   r.after = a.delay;
-  r.name = "server_delay " + r.command;
   c.add_rule(r);
   return "server delays its reply to " + r.command;
 }

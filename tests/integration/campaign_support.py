@@ -27,6 +27,13 @@ def shipped():
             if f.endswith(".json") and f != "schema.json"]
 
 
+def last_line(path):
+    """A reference host's last output line without its time: "RESULT: ..."."""
+    with open(path) as f:
+        # "  12.345 RESULT: ...": the time since the host started, then the text
+        return f.read().rstrip("\n").rsplit("\n", 1)[-1].strip().split(" ", 1)[-1]
+
+
 class CampaignTestCase(unittest.TestCase):
 
     def setUp(self):
@@ -54,6 +61,22 @@ class CampaignTestCase(unittest.TestCase):
             with open(json_path) as f:
                 doc = json.load(f)
         return proc, doc, junit_path
+
+    def assert_naive_failures(self, proc, doc, junit, naive_fails, scenarios):
+        """The naive host's campaign: exactly `naive_fails` failed, each by the host itself (no
+        timeout, the scenario's expectations held), and the JUnit report counts `scenarios`."""
+        self.assertEqual(proc.returncode, 1)
+        failed = {r["scenario"] for r in doc["runs"] if r["verdict"] == "fail"}
+        self.assertEqual(sorted(failed - naive_fails), [], "failed, but should not have")
+        self.assertEqual(sorted(naive_fails - failed), [], "passed, but should have failed")
+        for r in doc["runs"]:
+            if r["verdict"] == "fail":
+                self.assertEqual((r["host_exit"], r["timed_out"], r["module_exit"]),
+                                 (1, False, 0), r["scenario"])
+                self.assertTrue(last_line(r["host_output"]).startswith("RESULT: FAILED: "))
+        suite = self.assert_junit_valid(junit, doc)
+        self.assertEqual(int(suite.get("failures")), len(naive_fails))
+        self.assertEqual(suite.get("tests"), str(len(scenarios)))
 
     def verdicts(self, doc):
         """{scenario: verdict} of a JSON report."""

@@ -25,6 +25,20 @@ def free_port():
     return port
 
 
+def stop(proc):
+    """Ends a peer's process (terminate, then kill) and closes its pipes."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe:
+            pipe.close()
+
+
 # ---- MQTT 3.1.1 packets, as firmware builds them ----------------------------------------------
 
 def remaining(n):
@@ -84,7 +98,7 @@ class Mqtt(QuecsimTestCase):
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.broker = subprocess.Popen([binary, "-c", conf], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE)
-        self.addCleanup(self.stop, self.broker)
+        self.addCleanup(stop, self.broker)
         # The broker says it is running once its listener is open.
         for line in self.broker.stderr:
             if b" running" in line:
@@ -94,26 +108,13 @@ class Mqtt(QuecsimTestCase):
         # Its later log lines are read and dropped, so the pipe never fills.
         threading.Thread(target=self.broker.stderr.read, daemon=True).start()
 
-    @staticmethod
-    def stop(proc):
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe:
-                pipe.close()
-
     def subscriber(self, topic, count):
         """mosquitto_sub, returned once the broker has confirmed its subscription."""
         # Line-buffered, so its debug line about the SUBACK arrives while it runs.
         sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1",
                                 "-p", str(self.port), "-t", topic, "-C", str(count), "-q", "1"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.addCleanup(self.stop, sub)
+        self.addCleanup(stop, sub)
         for line in sub.stdout:
             if b"SUBACK" in line:
                 return sub
@@ -275,7 +276,7 @@ class UdpEchoBySocat(QuecsimTestCase):
         self.echo = subprocess.Popen(
             ["socat", "-T", "2", "UDP4-RECVFROM:%d,bind=127.0.0.1,fork" % self.port, "EXEC:cat"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(Mqtt.stop, self.echo)
+        self.addCleanup(stop, self.echo)
         # Ready once its port is taken: a bind to it then fails.
         deadline = time.monotonic() + TIMEOUT
         while True:
